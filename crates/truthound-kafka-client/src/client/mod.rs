@@ -1,0 +1,362 @@
+//! The public client: bootstrap, metadata cache, leader routing, and the calls a bounded
+//! reader needs (list-offsets, fetch, produce, offsets without joining a group, topics).
+//!
+//! [`KafkaClient`] is cheap to clone (an `Arc` inside) and safe to share between tasks; it keeps
+//! one connection per broker and routes each partition's requests to its leader.
+
+mod admin;
+mod config;
+mod error;
+mod fetch;
+mod offsets;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::{MetadataRequest, TopicName};
+use kafka_protocol::protocol::StrBytes;
+
+pub use admin::{Acks, ProduceOptions};
+pub use config::{ClientConfig, SecurityProtocol};
+pub use error::{Error, Result};
+pub use fetch::{BoundedReader, FetchOptions, IsolationLevel, PartitionRange, PartitionRecords};
+pub use offsets::OffsetSpec;
+
+use crate::connection::{Connection, ConnectionError, ConnectionSettings};
+
+/// A partition of a topic as the cluster's metadata describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionMetadata {
+    /// The partition number.
+    pub partition: i32,
+    /// The node id of its leader, or -1 when it has none right now.
+    pub leader: i32,
+}
+
+/// A topic as the cluster's metadata describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicMetadata {
+    /// The topic's name.
+    pub name: String,
+    /// The topic's id (all zero on brokers without topic ids).
+    pub topic_id: [u8; 16],
+    /// Its partitions, sorted by number.
+    pub partitions: Vec<PartitionMetadata>,
+}
+
+impl TopicMetadata {
+    /// The partition numbers, sorted.
+    pub fn partition_ids(&self) -> Vec<i32> {
+        self.partitions.iter().map(|p| p.partition).collect()
+    }
+}
+
+/// A Kafka client for bounded reads. See the [crate docs](crate) for an example.
+#[derive(Clone)]
+pub struct KafkaClient {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for KafkaClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaClient")
+            .field("bootstrap_servers", &self.inner.config.bootstrap_servers)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    config: ClientConfig,
+    settings: ConnectionSettings,
+    /// Node id → `host:port`.
+    brokers: RwLock<HashMap<i32, String>>,
+    /// The controller's node id, from the last metadata response.
+    controller: RwLock<Option<i32>>,
+    /// `host:port` → connection. Dead connections are replaced on next use.
+    connections: tokio::sync::Mutex<HashMap<String, Arc<Connection>>>,
+    /// Topic name → metadata; entries are dropped when a request finds them stale.
+    topics: RwLock<HashMap<String, Arc<TopicMetadata>>>,
+}
+
+fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|p| p.into_inner())
+}
+
+impl KafkaClient {
+    /// Connects to the first bootstrap broker that answers and loads the cluster's brokers.
+    ///
+    /// Fails with [`Error::NoBrokerReachable`] naming every address tried and why.
+    pub async fn connect(config: ClientConfig) -> Result<Self> {
+        if config.security_protocol != SecurityProtocol::Plaintext {
+            return Err(
+                ConnectionError::UnsupportedSecurity(config.security_protocol.to_string()).into(),
+            );
+        }
+        let settings = ConnectionSettings {
+            client_id: config.client_id.clone(),
+            connect_timeout: config.connect_timeout,
+            request_timeout: config.request_timeout,
+            max_frame_bytes: config.max_response_bytes,
+        };
+        let client = Self {
+            inner: Arc::new(Inner {
+                config,
+                settings,
+                brokers: RwLock::new(HashMap::new()),
+                controller: RwLock::new(None),
+                connections: tokio::sync::Mutex::new(HashMap::new()),
+                topics: RwLock::new(HashMap::new()),
+            }),
+        };
+        client.bootstrap().await?;
+        client.refresh_metadata(&[]).await?;
+        Ok(client)
+    }
+
+    /// The settings this client was made with.
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+
+    async fn bootstrap(&self) -> Result<Arc<Connection>> {
+        let mut tried = Vec::new();
+        for addr in &self.inner.config.bootstrap_servers {
+            match self.connection(addr).await {
+                Ok(c) => return Ok(c),
+                Err(e) => tried.push((addr.clone(), short_reason(&e))),
+            }
+        }
+        Err(Error::NoBrokerReachable { tried })
+    }
+
+    /// The connection to `addr`, opened if there is none or the last one died.
+    async fn connection(&self, addr: &str) -> Result<Arc<Connection>, ConnectionError> {
+        let mut conns = self.inner.connections.lock().await;
+        if let Some(c) = conns.get(addr).filter(|c| !c.is_dead()) {
+            return Ok(c.clone());
+        }
+        let conn = Arc::new(Connection::connect(addr, &self.inner.settings).await?);
+        conns.insert(addr.to_owned(), conn.clone());
+        Ok(conn)
+    }
+
+    /// Any live connection: an open one, else a known broker, else a bootstrap server.
+    async fn any_connection(&self) -> Result<Arc<Connection>> {
+        {
+            let conns = self.inner.connections.lock().await;
+            if let Some(c) = conns.values().find(|c| !c.is_dead()) {
+                return Ok(c.clone());
+            }
+        }
+        let known: Vec<String> = read(&self.inner.brokers).values().cloned().collect();
+        for addr in known {
+            if let Ok(c) = self.connection(&addr).await {
+                return Ok(c);
+            }
+        }
+        self.bootstrap().await
+    }
+
+    /// The connection to node `id`.
+    async fn broker_connection(&self, id: i32) -> Result<Arc<Connection>> {
+        let addr = read(&self.inner.brokers).get(&id).cloned();
+        let addr = match addr {
+            Some(a) => a,
+            None => {
+                self.refresh_metadata(&[]).await?;
+                read(&self.inner.brokers).get(&id).cloned().ok_or_else(|| {
+                    Error::UnexpectedResponse(format!("node {id} is not in the cluster metadata"))
+                })?
+            }
+        };
+        Ok(self.connection(&addr).await?)
+    }
+
+    /// The controller's connection (for creating and deleting topics).
+    async fn controller_connection(&self) -> Result<Arc<Connection>> {
+        let id = *read(&self.inner.controller);
+        match id {
+            Some(id) if id >= 0 => self.broker_connection(id).await,
+            _ => self.any_connection().await,
+        }
+    }
+
+    /// Asks the cluster for metadata of `topics` (all topics when empty) and updates the
+    /// broker list and topic cache. Never creates a topic.
+    pub async fn refresh_metadata(&self, topics: &[&str]) -> Result<Vec<TopicMetadata>> {
+        let conn = self.any_connection().await?;
+        let request = MetadataRequest::default()
+            .with_topics(if topics.is_empty() {
+                None
+            } else {
+                Some(
+                    topics
+                        .iter()
+                        .map(|t| {
+                            MetadataRequestTopic::default()
+                                .with_name(Some(TopicName(StrBytes::from_string((*t).to_owned()))))
+                        })
+                        .collect(),
+                )
+            })
+            .with_allow_auto_topic_creation(false);
+        let (response, _) = conn.request(&request).await?;
+        {
+            let mut brokers = write(&self.inner.brokers);
+            for b in &response.brokers {
+                brokers.insert(b.node_id.0, format!("{}:{}", b.host.as_str(), b.port));
+            }
+        }
+        *write(&self.inner.controller) = Some(response.controller_id.0);
+        let mut out = Vec::new();
+        let mut cache = write(&self.inner.topics);
+        for t in response.topics {
+            let Some(name) = t.name.map(|n| n.0.as_str().to_owned()) else {
+                continue;
+            };
+            if t.error_code != 0 {
+                cache.remove(&name);
+                continue;
+            }
+            let mut partitions: Vec<PartitionMetadata> = t
+                .partitions
+                .iter()
+                .map(|p| PartitionMetadata {
+                    partition: p.partition_index,
+                    leader: if p.error_code == 0 || p.error_code == 9 {
+                        p.leader_id.0
+                    } else {
+                        -1
+                    },
+                })
+                .collect();
+            partitions.sort_by_key(|p| p.partition);
+            let meta = TopicMetadata {
+                name: name.clone(),
+                topic_id: *t.topic_id.as_bytes(),
+                partitions,
+            };
+            cache.insert(name, Arc::new(meta.clone()));
+            out.push(meta);
+        }
+        Ok(out)
+    }
+
+    /// The topic's metadata, from the cache or the cluster.
+    ///
+    /// Fails with [`Error::UnknownTopic`] when the topic does not exist.
+    pub async fn topic(&self, topic: &str) -> Result<Arc<TopicMetadata>> {
+        if let Some(t) = read(&self.inner.topics).get(topic) {
+            return Ok(t.clone());
+        }
+        self.refresh_metadata(&[topic]).await?;
+        read(&self.inner.topics)
+            .get(topic)
+            .cloned()
+            .ok_or_else(|| Error::UnknownTopic {
+                topic: topic.to_owned(),
+            })
+    }
+
+    /// The names of all topics on the cluster, sorted.
+    pub async fn list_topics(&self) -> Result<Vec<String>> {
+        let mut names: Vec<String> = self
+            .refresh_metadata(&[])
+            .await?
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    fn forget_topic(&self, topic: &str) {
+        write(&self.inner.topics).remove(topic);
+    }
+
+    /// The leader of each partition, grouped: node id → partitions. Fails when a partition
+    /// does not exist; a partition without a leader right now is a retriable error.
+    async fn group_by_leader(
+        &self,
+        topic: &str,
+        partitions: impl IntoIterator<Item = i32>,
+    ) -> Result<HashMap<i32, Vec<i32>>> {
+        let meta = self.topic(topic).await?;
+        let mut groups: HashMap<i32, Vec<i32>> = HashMap::new();
+        for p in partitions {
+            let Some(pm) = meta.partitions.iter().find(|m| m.partition == p) else {
+                return Err(Error::UnknownPartition {
+                    topic: topic.to_owned(),
+                    partition: p,
+                    partition_count: meta.partitions.len(),
+                });
+            };
+            if pm.leader < 0 {
+                self.forget_topic(topic);
+                return Err(Error::Kafka {
+                    api: "Metadata",
+                    topic: Some(topic.to_owned()),
+                    partition: Some(p),
+                    code: 5,
+                    message: None,
+                });
+            }
+            groups.entry(pm.leader).or_default().push(p);
+        }
+        Ok(groups)
+    }
+
+    /// Runs `op` and retries it, with backoff and a metadata refresh, while it fails with a
+    /// retriable error (leader moved, no leader, connection lost, coordinator moving).
+    async fn retrying<T, F, Fut>(&self, what: &str, topic: Option<&str>, mut op: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let start = Instant::now();
+        let mut backoff = self.inner.config.retry_backoff;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match op().await {
+                Ok(v) => return Ok(v),
+                Err(e) if e.is_retriable() && attempt <= self.inner.config.retries => {
+                    tracing::debug!(what, attempt, error = %e, "retrying");
+                    if let Some(t) = topic {
+                        self.forget_topic(t);
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(self.inner.config.retry_backoff_max);
+                }
+                Err(e) if e.is_retriable() => {
+                    return Err(Error::RetriesExhausted {
+                        what: what.to_owned(),
+                        attempts: attempt,
+                        elapsed: start.elapsed(),
+                        last: Box::new(e),
+                    });
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// The reason part of a connection error, for the list of tried bootstrap servers.
+fn short_reason(e: &ConnectionError) -> String {
+    match e {
+        ConnectionError::Connect { source, .. } => source.to_string(),
+        ConnectionError::ConnectTimeout { timeout, .. } => format!("timed out after {timeout:?}"),
+        other => other.to_string(),
+    }
+}
+
+/// How long to wait for a request when the data is known to be there.
+pub(crate) const SHORT_WAIT: Duration = Duration::from_millis(100);

@@ -1,0 +1,377 @@
+//! One connection to one broker: socket, frames, correlation ids, many requests in flight.
+//!
+//! A writer holds the write half behind a mutex and writes whole frames; a reader task owns the
+//! read half and hands each response frame to the request waiting for its correlation id. When
+//! the socket fails, every waiting request gets the error and the connection is marked dead, so
+//! the client layer drops it and reconnects.
+//!
+//! Security plugs in at [`Transport`]: the connection only needs a byte stream, and the
+//! authentication exchange runs on the connection before it is handed out.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::{ApiKey, ApiVersionsRequest};
+use kafka_protocol::protocol::{Request, StrBytes};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+
+use crate::protocol::{self, ProtocolError, VersionTable};
+
+/// Errors of the connection layer. Each names the broker address.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectionError {
+    /// The TCP connection could not be made.
+    #[error("cannot connect to broker {broker}: {source}")]
+    Connect {
+        /// The broker's address.
+        broker: String,
+        /// The socket error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TCP connection was not made within the connect timeout.
+    #[error("connecting to broker {broker} timed out after {timeout:?}")]
+    ConnectTimeout {
+        /// The broker's address.
+        broker: String,
+        /// The timeout that ran out.
+        timeout: Duration,
+    },
+    /// The connection failed while a request was in flight or being sent.
+    #[error("connection to broker {broker} failed: {reason}")]
+    Io {
+        /// The broker's address.
+        broker: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// No response came within the request timeout.
+    #[error("{api} request to broker {broker} timed out after {timeout:?}")]
+    RequestTimeout {
+        /// The broker's address.
+        broker: String,
+        /// The request's API.
+        api: &'static str,
+        /// The timeout that ran out.
+        timeout: Duration,
+    },
+    /// Encoding or decoding failed.
+    #[error("broker {broker}: {source}")]
+    Protocol {
+        /// The broker's address.
+        broker: String,
+        /// The protocol error.
+        #[source]
+        source: ProtocolError,
+    },
+    /// The broker answered ApiVersions with an error code.
+    #[error("broker {broker} refused ApiVersions with {code}")]
+    Handshake {
+        /// The broker's address.
+        broker: String,
+        /// Kafka's name of the error code.
+        code: String,
+    },
+    /// A security protocol that is not available in this build was asked for.
+    #[error("security protocol {0} is not supported yet; use PLAINTEXT")]
+    UnsupportedSecurity(String),
+}
+
+/// A connected byte stream to a broker: plain TCP, or TLS over TCP.
+pub(crate) trait Transport: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Transport for T {}
+
+/// Settings for one connection.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectionSettings {
+    pub(crate) client_id: String,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) request_timeout: Duration,
+    pub(crate) max_frame_bytes: usize,
+}
+
+type Pending = HashMap<i32, oneshot::Sender<Result<Bytes, ConnectionError>>>;
+
+struct Shared {
+    broker: String,
+    pending: Mutex<Pending>,
+    dead: AtomicBool,
+}
+
+impl Shared {
+    fn fail_all(&self, reason: &str) {
+        self.dead.store(true, Ordering::SeqCst);
+        let pending = std::mem::take(&mut *lock(&self.pending));
+        for (_, tx) in pending {
+            let _ = tx.send(Err(ConnectionError::Io {
+                broker: self.broker.clone(),
+                reason: reason.to_owned(),
+            }));
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding this lock leaves a plain map behind; keep going with it.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A connection to one broker, ready for requests (ApiVersions done).
+pub(crate) struct Connection {
+    shared: Arc<Shared>,
+    writer: tokio::sync::Mutex<WriteHalf<Box<dyn Transport>>>,
+    next_correlation_id: AtomicI32,
+    versions: VersionTable,
+    settings: ConnectionSettings,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("broker", &self.shared.broker)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// Opens a TCP connection to `broker` (`host:port`) and negotiates API versions.
+    pub(crate) async fn connect(
+        broker: &str,
+        settings: &ConnectionSettings,
+    ) -> Result<Self, ConnectionError> {
+        let tcp = tokio::time::timeout(settings.connect_timeout, TcpStream::connect(broker))
+            .await
+            .map_err(|_| ConnectionError::ConnectTimeout {
+                broker: broker.to_owned(),
+                timeout: settings.connect_timeout,
+            })?
+            .map_err(|source| ConnectionError::Connect {
+                broker: broker.to_owned(),
+                source,
+            })?;
+        let _ = tcp.set_nodelay(true);
+        Self::handshake(broker, Box::new(tcp), settings).await
+    }
+
+    /// Runs ApiVersions on an open transport and returns the ready connection.
+    pub(crate) async fn handshake(
+        broker: &str,
+        transport: Box<dyn Transport>,
+        settings: &ConnectionSettings,
+    ) -> Result<Self, ConnectionError> {
+        let (read, write) = tokio::io::split(transport);
+        let shared = Arc::new(Shared {
+            broker: broker.to_owned(),
+            pending: Mutex::new(HashMap::new()),
+            dead: AtomicBool::new(false),
+        });
+        let reader = tokio::spawn(read_loop(read, shared.clone(), settings.max_frame_bytes));
+        let mut conn = Self {
+            shared,
+            writer: tokio::sync::Mutex::new(write),
+            next_correlation_id: AtomicI32::new(0),
+            versions: VersionTable::default(),
+            settings: settings.clone(),
+            reader,
+        };
+        conn.versions = conn.negotiate().await?;
+        Ok(conn)
+    }
+
+    /// ApiVersions: try v3 (flexible, with client software name), fall back to v0 when the
+    /// broker answers UNSUPPORTED_VERSION (it then lists its versions in a v0 body).
+    async fn negotiate(&self) -> Result<VersionTable, ConnectionError> {
+        let request = ApiVersionsRequest::default()
+            .with_client_software_name(StrBytes::from_static_str(protocol::CLIENT_SOFTWARE_NAME))
+            .with_client_software_version(StrBytes::from_static_str(
+                protocol::CLIENT_SOFTWARE_VERSION,
+            ));
+        // A broker that does not know v3 answers in the v0 layout with UNSUPPORTED_VERSION,
+        // which may not even decode as v3.
+        let response = match self.send(&request, 3).await {
+            Ok(r) if r.error_code != 35 => r,
+            Ok(_) | Err(ConnectionError::Protocol { .. }) => self.send(&request, 0).await?,
+            Err(e) => return Err(e),
+        };
+        if response.error_code != 0 {
+            return Err(ConnectionError::Handshake {
+                broker: self.broker().to_owned(),
+                code: protocol::error_code_name(response.error_code),
+            });
+        }
+        Ok(VersionTable::from_response(&response))
+    }
+
+    /// The broker's address.
+    pub(crate) fn broker(&self) -> &str {
+        &self.shared.broker
+    }
+
+    /// Whether the socket has failed; a dead connection is replaced, never reused.
+    pub(crate) fn is_dead(&self) -> bool {
+        self.shared.dead.load(Ordering::SeqCst)
+    }
+
+    /// The version the request will be sent at.
+    pub(crate) fn version_for(&self, key: ApiKey) -> Result<i16, ConnectionError> {
+        self.versions
+            .choose(key)
+            .map_err(|source| ConnectionError::Protocol {
+                broker: self.broker().to_owned(),
+                source,
+            })
+    }
+
+    /// Sends a request at the highest common version and waits for its response.
+    pub(crate) async fn request<R: Request>(
+        &self,
+        request: &R,
+    ) -> Result<(R::Response, i16), ConnectionError> {
+        let key = api_key::<R>();
+        let version = self.version_for(key)?;
+        Ok((self.send(request, version).await?, version))
+    }
+
+    /// Sends a request at `version` and waits for its response.
+    pub(crate) async fn send<R: Request>(
+        &self,
+        request: &R,
+        version: i16,
+    ) -> Result<R::Response, ConnectionError> {
+        let api = protocol::api_name(api_key::<R>());
+        let frame = self.round_trip(request, version, api).await?;
+        protocol::decode_response::<R>(frame, version).map_err(|source| ConnectionError::Protocol {
+            broker: self.broker().to_owned(),
+            source,
+        })
+    }
+
+    async fn round_trip<R: Request>(
+        &self,
+        request: &R,
+        version: i16,
+        api: &'static str,
+    ) -> Result<Bytes, ConnectionError> {
+        if self.is_dead() {
+            return Err(self.io_error("connection is closed"));
+        }
+        let correlation_id = self.next_correlation_id.fetch_add(1, Ordering::Relaxed);
+        let frame =
+            protocol::encode_request(request, version, correlation_id, &self.settings.client_id)
+                .map_err(|source| ConnectionError::Protocol {
+                    broker: self.broker().to_owned(),
+                    source,
+                })?;
+        let (tx, rx) = oneshot::channel();
+        lock(&self.shared.pending).insert(correlation_id, tx);
+        // Check again: the reader may have failed between the first check and the insert.
+        if self.is_dead() {
+            lock(&self.shared.pending).remove(&correlation_id);
+            return Err(self.io_error("connection is closed"));
+        }
+        let timeout = self.settings.request_timeout;
+        let write = async {
+            let mut writer = self.writer.lock().await;
+            writer.write_all(&frame).await?;
+            writer.flush().await
+        };
+        match tokio::time::timeout(timeout, write).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                self.shared.fail_all(&format!("write failed: {e}"));
+                return Err(self.io_error(&format!("write failed: {e}")));
+            }
+            Err(_) => {
+                // A half-written frame leaves the stream unusable.
+                self.shared.fail_all("write timed out");
+                return Err(ConnectionError::RequestTimeout {
+                    broker: self.broker().to_owned(),
+                    api,
+                    timeout,
+                });
+            }
+        }
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(self.io_error("connection closed before the response arrived")),
+            Err(_) => {
+                lock(&self.shared.pending).remove(&correlation_id);
+                Err(ConnectionError::RequestTimeout {
+                    broker: self.broker().to_owned(),
+                    api,
+                    timeout,
+                })
+            }
+        }
+    }
+
+    fn io_error(&self, reason: &str) -> ConnectionError {
+        ConnectionError::Io {
+            broker: self.broker().to_owned(),
+            reason: reason.to_owned(),
+        }
+    }
+}
+
+/// The API key of a request type.
+pub(crate) fn api_key<R: Request>() -> ApiKey {
+    ApiKey::try_from(R::KEY).unwrap_or(ApiKey::ApiVersions)
+}
+
+async fn read_loop(
+    mut read: ReadHalf<Box<dyn Transport>>,
+    shared: Arc<Shared>,
+    max_frame_bytes: usize,
+) {
+    let reason = loop {
+        let mut len = [0u8; 4];
+        if let Err(e) = read.read_exact(&mut len).await {
+            break if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                "the broker closed the connection".to_owned()
+            } else {
+                format!("read failed: {e}")
+            };
+        }
+        let size = i32::from_be_bytes(len);
+        if size < 4 || size as usize > max_frame_bytes {
+            break format!("invalid response frame size {size} (limit {max_frame_bytes} bytes)");
+        }
+        let mut frame = BytesMut::zeroed(size as usize);
+        if let Err(e) = read.read_exact(&mut frame).await {
+            break if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                "the broker closed the connection in the middle of a response".to_owned()
+            } else {
+                format!("read failed: {e}")
+            };
+        }
+        let frame = frame.freeze();
+        let Some(correlation_id) = protocol::peek_correlation_id(&frame) else {
+            break "response frame without correlation id".to_owned();
+        };
+        let waiter = lock(&shared.pending).remove(&correlation_id);
+        match waiter {
+            Some(tx) => {
+                let _ = tx.send(Ok(frame));
+            }
+            // The request timed out and was given up; its late response is dropped.
+            None => {
+                tracing::debug!(broker = %shared.broker, correlation_id, "late response dropped")
+            }
+        }
+    };
+    tracing::debug!(broker = %shared.broker, %reason, "connection closed");
+    shared.fail_all(&reason);
+}
