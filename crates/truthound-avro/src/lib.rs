@@ -1,0 +1,266 @@
+//! Apache Avro payloads for Truthound streaming sources: [`AvroDeserializer`] decodes raw Avro
+//! datums with a known writer schema, or Confluent schema-registry framed payloads whose writer
+//! schemas it fetches by id, and reports each decoded value as
+//! [`ValueVisitor`] events.
+//!
+//! Decoding reads the binary encoding straight from the payload and emits events as it goes: no
+//! `apache_avro::types::Value` tree is built per message. apache-avro is used to parse and
+//! validate schemas, and in tests to encode.
+//!
+//! # Layout
+//! - [`AvroDeserializer`] (this module): the [`MessageDeserializer`] and its constructors.
+//! - [`registry`]: [`RegistryBuilder`], the Confluent wire format, and the schema cache.
+//! - [`error`]: [`AvroError`], why a deserializer could not be built, and the [`Result`] alias.
+//! - `schema` (private): the writer schema compiled for decoding.
+//! - `decode` (private): the datum decoder; see [`MAX_DEPTH`] and [`MAX_ZERO_WIDTH_ITEMS`].
+//! - `logical` (private): text forms of dates, times, decimals and UUIDs.
+//!
+//! # From Avro to values
+//! | Avro | Reported as |
+//! | --- | --- |
+//! | `null` | null |
+//! | `boolean` | bool |
+//! | `int`, `long` | i64 |
+//! | `float`, `double` | f64 (a `float` widened exactly: `0.1f32` is `0.10000000149011612`) |
+//! | `string` | str |
+//! | `bytes`, `fixed` | bytes |
+//! | `enum` | str: the symbol |
+//! | `record` | object, fields in schema order |
+//! | `map` | object, entries in encoded order |
+//! | `array` | array |
+//! | union | the value of the branch written (a `null` branch is null) |
+//! | `uuid` (on `string` or `fixed(16)`) | str: `550e8400-e29b-41d4-a716-446655440000` |
+//! | `date` | str: ISO-8601 date, `2024-02-29` (`+10000-01-01` / `-0001-12-31` outside years 0–9999) |
+//! | `time-millis` | str: `HH:MM:SS.mmm` |
+//! | `time-micros` | str: `HH:MM:SS.uuuuuu` |
+//! | `timestamp-millis`, `-micros`, `-nanos` | i64: milliseconds since the Unix epoch, UTC; finer units are floored |
+//! | `local-timestamp-millis`, `-micros`, `-nanos` | i64: milliseconds since 1970-01-01T00:00 local time; finer units are floored |
+//! | `decimal` (on `bytes` or `fixed`), `big-decimal` | str: the exact value, `"-12.340"` for unscaled `-12340` at scale 3 |
+//! | `duration` | object `{"months": i64, "days": i64, "millis": i64}` |
+//!
+//! The choices: timestamps are epoch milliseconds, like the snapshot's `_kafka_timestamp` column
+//! ([`DataType::Datetime`](truthound_streaming_core::DataType::Datetime)), so event times and
+//! broker times compare directly; sub-millisecond digits are dropped. Dates and times of day are
+//! ISO text, which reads well in a report and sorts correctly. Decimals are exact text rather
+//! than a lossy `f64`; a DataFrame can cast them to a decimal type.
+//!
+//! # Costs and limits
+//! Decoding allocates nothing per value except the text of logical types rendered as strings,
+//! and a small stack per message when it has records, arrays or maps. In registry mode each
+//! schema id costs one blocking HTTP lookup, on the thread that decodes its first message.
+//!
+//! Failures are [`DeserializeFailure`]s naming the byte position and the field path, such as
+//! ``unexpected end of data reading a string of 9 bytes (1 byte left) at byte 12 (in
+//! `user.tags[2]`)``. Beyond a well-formed datum for its schema, a payload must have no trailing
+//! bytes, nest records, arrays and maps at most [`MAX_DEPTH`] deep, and hold at most
+//! [`MAX_ZERO_WIDTH_ITEMS`] array items that encode to no bytes. Decimals are limited to 1 KiB
+//! of unscaled bytes and big-decimal scales to ±4096.
+//!
+//! Writer schemas are used as written: there is no reader schema and no schema resolution, so a
+//! topic whose schema evolved yields each message with its own writer's fields (the DataFrame
+//! adapter's inference unifies them, missing fields being null). Schema-registry references to
+//! other subjects are not supported yet.
+//!
+//! # Example
+//! ```
+//! use apache_avro::types::Value as AvroValue;
+//! use truthound_avro::AvroDeserializer;
+//! use truthound_streaming_core::{MessageDeserializer, Value};
+//!
+//! let schema = r#"{"type": "record", "name": "UserEvent", "fields": [
+//!     {"name": "user_id", "type": "int"},
+//!     {"name": "action", "type": "string"}
+//! ]}"#;
+//! let deserializer = AvroDeserializer::from_schema_json(schema)?;
+//!
+//! // A raw datum as a producer would write it (binary encoding, no container header).
+//! let parsed = apache_avro::Schema::parse_str(schema)?;
+//! let datum = apache_avro::to_avro_datum(
+//!     &parsed,
+//!     AvroValue::Record(vec![
+//!         ("user_id".into(), AvroValue::Int(7)),
+//!         ("action".into(), AvroValue::String("login".into())),
+//!     ]),
+//! )?;
+//!
+//! let value = deserializer.deserialize(&datum)?;
+//! assert_eq!(value.to_string(), r#"{"user_id":7,"action":"login"}"#);
+//! assert_eq!(value.get("action"), Some(&Value::Str("login".into())));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod decode;
+pub mod error;
+mod logical;
+pub mod registry;
+mod schema;
+
+use std::fmt;
+use std::sync::Arc;
+
+use truthound_streaming_core::{DeserializeFailure, MessageDeserializer, ValueVisitor};
+
+pub use apache_avro;
+pub use decode::{MAX_DEPTH, MAX_ZERO_WIDTH_ITEMS};
+pub use error::{AvroError, Result};
+pub use registry::RegistryBuilder;
+
+use registry::Registry;
+use schema::Compiled;
+
+/// The items most users need, for a glob import.
+pub mod prelude {
+    pub use crate::{AvroDeserializer, AvroError, RegistryBuilder};
+}
+
+/// Decodes Avro payloads into [`ValueVisitor`] events: raw binary datums with a fixed writer
+/// schema, or Confluent wire-format payloads whose writer schemas come from a schema registry.
+///
+/// Build it from a writer schema ([`from_schema_json`](Self::from_schema_json),
+/// [`from_schema_value`](Self::from_schema_value), [`new`](Self::new)) or from a registry URL
+/// ([`with_registry`](Self::with_registry)). It is cheap to clone; clones share the registry
+/// cache. See the [crate docs](crate) for how each Avro type is reported.
+///
+/// ```
+/// use apache_avro::types::Value as AvroValue;
+/// use truthound_avro::AvroDeserializer;
+/// use truthound_streaming_core::MessageDeserializer;
+///
+/// let deserializer = AvroDeserializer::from_schema_json(
+///     r#"{"type": "record", "name": "Reading", "fields": [
+///         {"name": "sensor", "type": "string"},
+///         {"name": "celsius", "type": ["null", "double"]},
+///         {"name": "day", "type": {"type": "int", "logicalType": "date"}}
+///     ]}"#,
+/// )?;
+///
+/// let schema = apache_avro::Schema::parse_str(
+///     r#"{"type": "record", "name": "Reading", "fields": [
+///         {"name": "sensor", "type": "string"},
+///         {"name": "celsius", "type": ["null", "double"]},
+///         {"name": "day", "type": {"type": "int", "logicalType": "date"}}
+///     ]}"#,
+/// )?;
+/// let datum = apache_avro::to_avro_datum(
+///     &schema,
+///     AvroValue::Record(vec![
+///         ("sensor".into(), AvroValue::String("t-1".into())),
+///         ("celsius".into(), AvroValue::Union(0, Box::new(AvroValue::Null))),
+///         ("day".into(), AvroValue::Date(19_782)),
+///     ]),
+/// )?;
+///
+/// let value = deserializer.deserialize(&datum)?;
+/// assert_eq!(value.to_string(), r#"{"sensor":"t-1","celsius":null,"day":"2024-02-29"}"#);
+///
+/// // A payload that is not a whole datum is a failure, never a panic.
+/// let err = deserializer.deserialize(&datum[..2]).unwrap_err();
+/// assert!(err.reason().starts_with("unexpected end of data"), "{err}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct AvroDeserializer {
+    source: SchemaSource,
+}
+
+/// Where the writer schema of a payload comes from.
+#[derive(Clone)]
+enum SchemaSource {
+    /// One schema for every payload, which is a raw datum.
+    Fixed(Arc<Compiled>),
+    /// The registry, by the id in each payload's wire-format header.
+    Registry(Arc<Registry>),
+}
+
+impl AvroDeserializer {
+    /// A deserializer of raw datums written with `schema`.
+    ///
+    /// A `uuid` on `fixed(16)` must come through [`from_schema_json`](Self::from_schema_json) or
+    /// [`from_schema_value`](Self::from_schema_value): apache-avro's parsed `Schema` no longer
+    /// tells it from a `uuid` on `string`, and is read as the latter.
+    ///
+    /// # Errors
+    /// [`AvroError::InvalidSchema`] or [`AvroError::UnsupportedSchema`] when a named type cannot
+    /// be resolved.
+    pub fn new(schema: &apache_avro::Schema) -> Result<Self> {
+        Ok(Self::fixed(Compiled::new(schema)?))
+    }
+
+    /// A deserializer of raw datums written with the schema in `json`, Avro's JSON schema text.
+    ///
+    /// # Errors
+    /// [`AvroError::SchemaJson`] when the text is not JSON, [`AvroError::InvalidSchema`] when it
+    /// is not a valid Avro schema.
+    pub fn from_schema_json(json: &str) -> Result<Self> {
+        Ok(Self::fixed(Compiled::from_json_text(json)?))
+    }
+
+    /// A deserializer of raw datums written with the schema in a parsed JSON document.
+    ///
+    /// # Errors
+    /// [`AvroError::InvalidSchema`] when it is not a valid Avro schema.
+    pub fn from_schema_value(json: &serde_json::Value) -> Result<Self> {
+        Ok(Self::fixed(Compiled::from_json(json)?))
+    }
+
+    /// Starts a deserializer of Confluent wire-format payloads (magic byte 0, 4-byte big-endian
+    /// schema id, Avro datum) whose writer schemas are fetched from the schema registry at `url`
+    /// with `GET {url}/schemas/ids/{id}`.
+    ///
+    /// Each schema id is looked up once and cached for the life of the deserializer (and its
+    /// clones). The lookup is a blocking HTTP request on the thread that decodes the first
+    /// message with that id. A failed lookup fails that message with a reason naming the id and
+    /// the URL; later messages with the id fail the same way without a request until
+    /// [`with_retry_after`](RegistryBuilder::with_retry_after) has passed, then ask again.
+    /// `https://` URLs need this crate's `tls` feature.
+    pub fn with_registry(url: impl Into<String>) -> RegistryBuilder {
+        RegistryBuilder::new(url.into())
+    }
+
+    fn fixed(schema: Compiled) -> Self {
+        Self {
+            source: SchemaSource::Fixed(Arc::new(schema)),
+        }
+    }
+}
+
+impl fmt::Debug for AvroDeserializer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.source {
+            SchemaSource::Fixed(schema) => f
+                .debug_struct("AvroDeserializer")
+                .field(
+                    "schema",
+                    &schema.root_name.as_deref().unwrap_or("(unnamed)"),
+                )
+                .finish(),
+            SchemaSource::Registry(registry) => f
+                .debug_struct("AvroDeserializer")
+                .field("registry", registry)
+                .finish(),
+        }
+    }
+}
+
+impl MessageDeserializer for AvroDeserializer {
+    fn name(&self) -> &str {
+        "avro"
+    }
+
+    /// Decodes one payload. Values are reported while they are read, so a failure part-way
+    /// leaves an incomplete value for the caller to discard.
+    fn deserialize_into(
+        &self,
+        payload: &[u8],
+        visitor: &mut dyn ValueVisitor,
+    ) -> Result<(), DeserializeFailure> {
+        match &self.source {
+            SchemaSource::Fixed(schema) => decode::decode_datum(schema, payload, 0, visitor),
+            SchemaSource::Registry(registry) => {
+                let id = registry::parse_header(payload)?;
+                let schema = registry.schema(id)?;
+                decode::decode_datum(&schema, payload, registry::HEADER_LEN, visitor)
+            }
+        }
+    }
+}

@@ -1,0 +1,541 @@
+//! Schema-registry mode against a small HTTP registry on 127.0.0.1 that counts its requests.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use apache_avro::Schema;
+use apache_avro::types::Value as Avro;
+use truthound_avro::{AvroDeserializer, AvroError};
+use truthound_streaming_core::{MessageDeserializer, Value};
+
+const USER: &str = r#"{"type": "record", "name": "User", "fields": [
+    {"name": "id", "type": "long"},
+    {"name": "name", "type": ["null", "string"]}
+]}"#;
+
+const CLICK: &str = r#"{"type": "record", "name": "Click", "namespace": "web", "fields": [
+    {"name": "url", "type": "string"},
+    {"name": "at", "type": {"type": "long", "logicalType": "timestamp-micros"}}
+]}"#;
+
+/// How the test registry answers `GET /schemas/ids/{id}`.
+#[derive(Clone)]
+enum Reply {
+    /// 200 with `{"schema": <this text>}`.
+    Schema(&'static str),
+    /// This status and body.
+    Raw(u16, String),
+    /// No answer until the connection is dropped.
+    Hang,
+}
+
+/// One request as the registry saw it.
+#[derive(Debug, Clone)]
+struct Seen {
+    path: String,
+    authorization: Option<String>,
+}
+
+/// A registry on 127.0.0.1:0. It stops when dropped, or by itself after a minute.
+struct TestRegistry {
+    url: String,
+    replies: Arc<Mutex<HashMap<u32, Reply>>>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    stop: Arc<AtomicBool>,
+    server: Option<JoinHandle<()>>,
+}
+
+impl TestRegistry {
+    fn start(replies: impl IntoIterator<Item = (u32, Reply)>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        listener
+            .set_nonblocking(true)
+            .expect("a non-blocking listener");
+        let url = format!("http://{}", listener.local_addr().expect("a bound address"));
+        let replies = Arc::new(Mutex::new(replies.into_iter().collect::<HashMap<_, _>>()));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let server = {
+            let (replies, seen, stop) = (replies.clone(), seen.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let deadline = Instant::now() + Duration::from_secs(60);
+                while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+                    match listener.accept() {
+                        Ok((stream, _)) => {
+                            let (replies, seen, stop) =
+                                (replies.clone(), seen.clone(), stop.clone());
+                            std::thread::spawn(move || serve(stream, &replies, &seen, &stop));
+                        }
+                        Err(_) => std::thread::sleep(Duration::from_millis(2)),
+                    }
+                }
+            })
+        };
+        Self {
+            url,
+            replies,
+            seen,
+            stop,
+            server: Some(server),
+        }
+    }
+
+    fn requests_for(&self, id: u32) -> usize {
+        let path = format!("/schemas/ids/{id}");
+        self.seen
+            .lock()
+            .expect("test registry state")
+            .iter()
+            .filter(|s| s.path == path)
+            .count()
+    }
+
+    fn requests(&self) -> Vec<Seen> {
+        self.seen.lock().expect("test registry state").clone()
+    }
+
+    fn set(&self, id: u32, reply: Reply) {
+        self.replies
+            .lock()
+            .expect("test registry state")
+            .insert(id, reply);
+    }
+}
+
+impl Drop for TestRegistry {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(server) = self.server.take() {
+            let _ = server.join();
+        }
+    }
+}
+
+fn serve(
+    stream: TcpStream,
+    replies: &Mutex<HashMap<u32, Reply>>,
+    seen: &Mutex<Vec<Seen>>,
+    stop: &AtomicBool,
+) {
+    let configured = stream.set_nonblocking(false).is_ok()
+        && stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .is_ok();
+    let Some(reader) = stream.try_clone().ok().filter(|_| configured) else {
+        return;
+    };
+    let mut reader = BufReader::new(reader);
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).is_err() {
+        return;
+    }
+    let path = request_line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    let mut authorization = None;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("authorization")
+        {
+            authorization = Some(value.trim().to_owned());
+        }
+    }
+    seen.lock().expect("test registry state").push(Seen {
+        path: path.clone(),
+        authorization,
+    });
+
+    let id = path
+        .strip_prefix("/schemas/ids/")
+        .and_then(|id| id.parse::<u32>().ok());
+    let reply = id.and_then(|id| {
+        replies
+            .lock()
+            .expect("test registry state")
+            .get(&id)
+            .cloned()
+    });
+    let (status, body) = match reply {
+        Some(Reply::Schema(schema)) => (200, serde_json::json!({ "schema": schema }).to_string()),
+        Some(Reply::Raw(status, body)) => (status, body),
+        Some(Reply::Hang) => {
+            let until = Instant::now() + Duration::from_secs(5);
+            while !stop.load(Ordering::Relaxed) && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            return;
+        }
+        None => (
+            404,
+            format!(
+                r#"{{"error_code": 40403, "message": "Schema {} not found"}}"#,
+                id.map_or("?".to_owned(), |id| id.to_string())
+            ),
+        ),
+    };
+    let mut stream = stream;
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status} X\r\nContent-Type: application/vnd.schemaregistry.v1+json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.flush();
+}
+
+/// A wire-format payload: magic byte, schema id, datum.
+fn framed(id: u32, schema: &str, value: Avro) -> Vec<u8> {
+    let schema = Schema::parse_str(schema).expect("test schema parses");
+    let mut payload = vec![0];
+    payload.extend(id.to_be_bytes());
+    payload.extend(apache_avro::to_avro_datum(&schema, value).expect("test value encodes"));
+    payload
+}
+
+fn user(id: i64, name: Option<&str>) -> Avro {
+    Avro::Record(vec![
+        ("id".into(), Avro::Long(id)),
+        (
+            "name".into(),
+            match name {
+                Some(n) => Avro::Union(1, Box::new(Avro::String(n.into()))),
+                None => Avro::Union(0, Box::new(Avro::Null)),
+            },
+        ),
+    ])
+}
+
+fn click(url: &str, at_micros: i64) -> Avro {
+    Avro::Record(vec![
+        ("url".into(), Avro::String(url.into())),
+        ("at".into(), Avro::TimestampMicros(at_micros)),
+    ])
+}
+
+fn obj(fields: Vec<(&str, Value)>) -> Value {
+    Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+}
+
+#[test]
+fn each_schema_id_is_fetched_once() {
+    let registry = TestRegistry::start([(1, Reply::Schema(USER)), (7, Reply::Schema(CLICK))]);
+    let deserializer = AvroDeserializer::with_registry(format!("{}/", registry.url))
+        .with_basic_auth("svc", "p@ss:w0rd")
+        .finish()
+        .unwrap();
+
+    for i in 0..100_i64 {
+        let payload = framed(1, USER, user(i, (i % 2 == 0).then_some("ann")));
+        let expected = obj(vec![
+            ("id", Value::Int(i)),
+            (
+                "name",
+                if i % 2 == 0 {
+                    Value::Str("ann".into())
+                } else {
+                    Value::Null
+                },
+            ),
+        ]);
+        assert_eq!(deserializer.deserialize(&payload).unwrap(), expected);
+
+        let payload = framed(7, CLICK, click("/home", i * 1000 + 999));
+        let expected = obj(vec![
+            ("url", Value::Str("/home".into())),
+            ("at", Value::Int(i)),
+        ]);
+        assert_eq!(deserializer.deserialize(&payload).unwrap(), expected);
+    }
+
+    // Clones share the cache, across threads.
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let deserializer = deserializer.clone();
+            std::thread::spawn(move || {
+                for i in 0..50 {
+                    let payload = framed(1, USER, user(t * 100 + i, None));
+                    let value = deserializer.deserialize(&payload).unwrap();
+                    assert_eq!(value.get("id"), Some(&Value::Int(t * 100 + i)));
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+
+    assert_eq!(registry.requests_for(1), 1);
+    assert_eq!(registry.requests_for(7), 1);
+    let requests = registry.requests();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    for request in requests {
+        assert_eq!(
+            request.authorization.as_deref(),
+            Some("Basic c3ZjOnBAc3M6dzByZA==")
+        );
+    }
+    let debug = format!("{deserializer:?}");
+    assert!(debug.contains("cached_schema_ids: [1, 7]"), "{debug}");
+    assert!(!debug.contains("w0rd"), "{debug}");
+}
+
+#[test]
+fn threads_missing_the_cache_together_fetch_once() {
+    let registry = TestRegistry::start([(5, Reply::Schema(USER))]);
+    let deserializer = AvroDeserializer::with_registry(&registry.url)
+        .finish()
+        .unwrap();
+    let payload = framed(5, USER, user(1, None));
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| deserializer.deserialize(&payload).unwrap());
+        }
+    });
+    assert_eq!(registry.requests_for(5), 1);
+}
+
+#[test]
+fn an_unknown_id_fails_naming_the_id_and_url() {
+    let registry = TestRegistry::start([(1, Reply::Schema(USER))]);
+    let deserializer = AvroDeserializer::with_registry(&registry.url)
+        .finish()
+        .unwrap();
+    let mut payload = framed(1, USER, user(1, None));
+    payload[1..5].copy_from_slice(&99_u32.to_be_bytes());
+
+    let err = deserializer.deserialize(&payload).unwrap_err();
+    assert_eq!(
+        err.reason(),
+        format!(
+            "could not get Avro schema id 99 from {}/schemas/ids/99: HTTP 404: Schema 99 not found",
+            registry.url
+        )
+    );
+    // Within the retry delay the failure is remembered: no second request.
+    let again = deserializer.deserialize(&payload).unwrap_err();
+    assert_eq!(again, err);
+    assert_eq!(registry.requests_for(99), 1);
+    // Other ids are unaffected.
+    assert!(
+        deserializer
+            .deserialize(&framed(1, USER, user(2, None)))
+            .is_ok()
+    );
+}
+
+#[test]
+fn failed_lookups_are_retried_after_the_delay() {
+    let registry = TestRegistry::start([(3, Reply::Raw(503, "busy".into()))]);
+    let deserializer = AvroDeserializer::with_registry(&registry.url)
+        .with_retry_after(Duration::ZERO)
+        .finish()
+        .unwrap();
+    let payload = framed(3, CLICK, click("/a", 5_000));
+
+    let err = deserializer.deserialize(&payload).unwrap_err();
+    assert!(err.reason().contains("schema id 3"), "{err}");
+    assert!(
+        err.reason().ends_with("HTTP 503: Service Unavailable"),
+        "{err}"
+    );
+
+    registry.set(3, Reply::Schema(CLICK));
+    let value = deserializer.deserialize(&payload).unwrap();
+    assert_eq!(value.get("at"), Some(&Value::Int(5)));
+    deserializer.deserialize(&payload).unwrap();
+    assert_eq!(registry.requests_for(3), 2);
+}
+
+#[test]
+fn the_wire_format_is_checked_before_any_lookup() {
+    let registry = TestRegistry::start([(1, Reply::Schema(USER))]);
+    let deserializer = AvroDeserializer::with_registry(&registry.url)
+        .finish()
+        .unwrap();
+    let mut payload = framed(1, USER, user(1, None));
+    payload[0] = 1;
+    assert_eq!(
+        deserializer.deserialize(&payload).unwrap_err().reason(),
+        "magic byte 0x01 is not 0: expected Confluent wire format: magic byte 0, \
+         4-byte schema id, Avro datum"
+    );
+    for short in [&[][..], &[0], &[0, 0, 0, 1]] {
+        let err = deserializer.deserialize(short).unwrap_err();
+        assert_eq!(
+            err.reason(),
+            format!(
+                "payload of {} bytes is too short: expected Confluent wire format: magic byte 0, \
+                 4-byte schema id, Avro datum",
+                short.len()
+            )
+        );
+    }
+    assert!(registry.requests().is_empty());
+}
+
+#[test]
+fn datum_failures_count_bytes_from_the_payload_start() {
+    let registry = TestRegistry::start([(1, Reply::Schema(USER))]);
+    let deserializer = AvroDeserializer::with_registry(&registry.url)
+        .finish()
+        .unwrap();
+    let payload = framed(1, USER, user(1, Some("ann")));
+
+    let mut trailing = payload.clone();
+    trailing.push(0);
+    assert_eq!(
+        deserializer.deserialize(&trailing).unwrap_err().reason(),
+        format!(
+            "1 trailing byte after the Avro datum (it ends at byte {} of {})",
+            payload.len(),
+            payload.len() + 1
+        )
+    );
+    // Header (5) + id (1) + branch (1), then a 3-byte string cut after 1 byte.
+    let err = deserializer.deserialize(&payload[..9]).unwrap_err();
+    assert_eq!(
+        err.reason(),
+        "unexpected end of data reading a string of 3 bytes (1 byte left) at byte 7 (in `name`)"
+    );
+    for len in 5..payload.len() {
+        assert!(deserializer.deserialize(&payload[..len]).is_err(), "{len}");
+    }
+}
+
+#[test]
+fn registry_answers_that_are_not_avro_schemas_fail() {
+    let registry = TestRegistry::start([
+        (
+            1,
+            Reply::Raw(
+                200,
+                r#"{"schemaType": "PROTOBUF", "schema": "syntax = \"proto3\";"}"#.into(),
+            ),
+        ),
+        (2, Reply::Schema(r#"{"type": "record", "name": "R"}"#)),
+        (3, Reply::Raw(200, "<html>".into())),
+        (
+            4,
+            Reply::Raw(
+                200,
+                serde_json::json!({"schema": USER, "references": [
+                    {"name": "x", "subject": "x-value", "version": 1}
+                ]})
+                .to_string(),
+            ),
+        ),
+        (5, Reply::Raw(500, "oops".into())),
+    ]);
+    let deserializer = AvroDeserializer::with_registry(&registry.url)
+        .finish()
+        .unwrap();
+    let reason = |id: u32| {
+        deserializer
+            .deserialize(&framed(id, USER, user(1, None)))
+            .unwrap_err()
+            .into_reason()
+    };
+    let prefix = |id: u32| {
+        format!(
+            "could not get Avro schema id {id} from {}/schemas/ids/{id}: ",
+            registry.url
+        )
+    };
+    assert_eq!(reason(1), prefix(1) + "it is a PROTOBUF schema, not Avro");
+    assert!(
+        reason(2).starts_with(&(prefix(2) + "invalid Avro schema: ")),
+        "{}",
+        reason(2)
+    );
+    assert!(
+        reason(3).starts_with(&(prefix(3) + "the response is not JSON")),
+        "{}",
+        reason(3)
+    );
+    assert_eq!(
+        reason(4),
+        prefix(4) + "it uses schema references, which are not supported yet"
+    );
+    assert_eq!(reason(5), prefix(5) + "HTTP 500: Internal Server Error");
+}
+
+#[test]
+fn an_unreachable_registry_fails_naming_the_id() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let deserializer = AvroDeserializer::with_registry(&url)
+        .with_timeout(Duration::from_secs(2))
+        .finish()
+        .unwrap();
+    let err = deserializer
+        .deserialize(&framed(42, USER, user(1, None)))
+        .unwrap_err();
+    assert!(
+        err.reason().starts_with(&format!(
+            "could not get Avro schema id 42 from {url}/schemas/ids/42: "
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_silent_registry_times_out() {
+    let registry = TestRegistry::start([(1, Reply::Hang)]);
+    let deserializer = AvroDeserializer::with_registry(&registry.url)
+        .with_timeout(Duration::from_millis(300))
+        .finish()
+        .unwrap();
+    let started = Instant::now();
+    let err = deserializer
+        .deserialize(&framed(1, USER, user(1, None)))
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(err.reason().contains("schema id 1"), "{err}");
+    assert!(
+        err.reason().ends_with("no complete answer within 300ms"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_registry_urls_fail_at_finish() {
+    for url in [
+        "localhost:8081",
+        "http://user:secret@localhost:8081",
+        "http://",
+    ] {
+        let err = AvroDeserializer::with_registry(url).finish().unwrap_err();
+        assert!(
+            matches!(err, AvroError::RegistryUrl { .. }),
+            "{url}: {err:?}"
+        );
+    }
+    let https = AvroDeserializer::with_registry("https://registry.example:8081").finish();
+    if cfg!(feature = "tls") {
+        assert!(https.is_ok());
+    } else {
+        assert_eq!(
+            https.unwrap_err().to_string(),
+            r#"invalid schema registry URL "https://registry.example:8081": https registries need the `tls` feature of truthound-avro"#
+        );
+    }
+}
