@@ -1,0 +1,687 @@
+//! [`KafkaDataSource`]: a bounded, exact snapshot of a Kafka topic.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use truthound_kafka_client::{
+    BoundedReader, ClientConfig, FetchOptions, KafkaClient, OffsetSpec, PartitionRange, Record,
+};
+use truthound_streaming_core::{
+    AutoOffsetReset, BaseStreamingDataSource, Capabilities, DeserializerType, MessageDeserializer,
+    MessageHeader, MessageStream, RawMessage, StreamingDataSourceConfig, StreamingDataSourceError,
+};
+
+use crate::config::KafkaDataSourceConfig;
+use crate::error::{KafkaConnectionError, KafkaDataSourceError, PartitionProgress, Result};
+use crate::plan::{PartitionBounds, PartitionPlan, fair_share, plan_from_starts, plan_latest};
+
+/// Partitions and their count, as the spec's `_get_topic_info` reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicInfo {
+    /// The topic.
+    pub topic: String,
+    /// Its partition numbers, sorted.
+    pub partitions: Vec<i32>,
+    /// How many partitions it has.
+    pub partition_count: usize,
+}
+
+/// Progress of a running read, for progress bars.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadProgress {
+    /// Messages read so far.
+    pub messages: usize,
+    /// Key and value bytes read so far.
+    pub bytes: usize,
+    /// The most messages the read will return.
+    pub expected: usize,
+    /// Partitions that reached their end.
+    pub partitions_done: usize,
+    /// Partitions read.
+    pub partitions: usize,
+}
+
+type ProgressFn = Arc<dyn Fn(&ReadProgress) + Send + Sync>;
+
+/// What the source captured when it connected: the client and each partition's bounds.
+#[derive(Debug, Clone)]
+struct Snapshot {
+    client: KafkaClient,
+    bounds: Vec<PartitionBounds>,
+    /// Per partition, the offset after the last message the latest read returned.
+    reached: Arc<Mutex<BTreeMap<i32, i64>>>,
+}
+
+/// A bounded, exact snapshot of a Kafka topic.
+///
+/// On [`connect`](BaseStreamingDataSource::connect) the source captures each partition's end
+/// offset (the high watermark, or the last stable offset under read_committed). Every read ends
+/// there, at `end_offset`, or at `max_messages` — whichever comes first — so the same call on an
+/// unchanged topic returns the same messages. Reads never count empty polls.
+///
+/// Where a read starts in each partition, in order of precedence:
+/// 1. `start_offset` (clamped into the partition's log), or `start_timestamp`;
+/// 2. the offset `group_id` committed for the partition, if it has one;
+/// 3. `auto_offset_reset`: `earliest` = the log start; `latest` = the most recent messages,
+///    the last `max_messages` before the captured end.
+///
+/// `max_messages` is shared fairly among the partitions read: each gets an equal share, a
+/// partition holding fewer gives the rest to the others, and a remainder goes to the lowest
+/// partition numbers. A snapshot of 1000 messages from 6 partitions holds messages of all 6.
+///
+/// With the Polars adapter (`truthound-polars`), the source gets `to_polars_lazyframe`,
+/// `to_polars_dataframe` and `get_schema` from [`BaseStreamingDataSource`].
+pub struct KafkaDataSource {
+    config: KafkaDataSourceConfig,
+    name: String,
+    deserializer: Arc<dyn MessageDeserializer>,
+    snapshot: Option<Snapshot>,
+    progress: Option<ProgressFn>,
+}
+
+impl std::fmt::Debug for KafkaDataSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaDataSource")
+            .field("name", &self.name)
+            .field("connected", &self.snapshot.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+fn deserializer_for(config: &KafkaDataSourceConfig) -> Result<Arc<dyn MessageDeserializer>> {
+    Ok(match config.streaming.deserializer_type {
+        DeserializerType::Json => Arc::new(truthound_json::JSONDeserializer::new()),
+        DeserializerType::String => Arc::new(truthound_json::StringDeserializer::new()),
+        DeserializerType::Bytes => Arc::new(truthound_json::BytesDeserializer::new()),
+        DeserializerType::Avro => avro_deserializer(config)?,
+        #[allow(unreachable_patterns)]
+        other => {
+            return Err(KafkaDataSourceError::Unsupported(format!(
+                "deserializer_type {other:?} is not supported by the Kafka source"
+            )));
+        }
+    })
+}
+
+#[cfg(feature = "avro")]
+fn avro_deserializer(config: &KafkaDataSourceConfig) -> Result<Arc<dyn MessageDeserializer>> {
+    let invalid = |e: truthound_avro::AvroError| KafkaDataSourceError::InvalidConfig(e.to_string());
+    if let Some(url) = &config.schema_registry_url {
+        return Ok(Arc::new(
+            truthound_avro::AvroDeserializer::with_registry(url.clone())
+                .finish()
+                .map_err(invalid)?,
+        ));
+    }
+    let schema = config.avro_schema.as_deref().ok_or_else(|| {
+        KafkaDataSourceError::InvalidConfig(
+            "deserializer_type avro needs avro_schema or schema_registry_url".into(),
+        )
+    })?;
+    Ok(Arc::new(
+        truthound_avro::AvroDeserializer::from_schema_json(schema).map_err(invalid)?,
+    ))
+}
+
+#[cfg(not(feature = "avro"))]
+fn avro_deserializer(_: &KafkaDataSourceConfig) -> Result<Arc<dyn MessageDeserializer>> {
+    Err(KafkaDataSourceError::Unsupported(
+        "deserializer_type avro needs the `avro` feature: enable it on truthound-kafka (or the truthound facade)".into(),
+    ))
+}
+
+impl KafkaDataSource {
+    /// A source for this configuration, validated now; it connects on
+    /// [`connect`](BaseStreamingDataSource::connect).
+    pub fn new(config: KafkaDataSourceConfig) -> Result<Self> {
+        config.validate()?;
+        let deserializer = deserializer_for(&config)?;
+        let name = format!("kafka://{}/{}", config.bootstrap_servers, config.topic);
+        Ok(Self {
+            config,
+            name,
+            deserializer,
+            snapshot: None,
+            progress: None,
+        })
+    }
+
+    /// A source from `kafka://host:port[,host:port...]/topic[?option=value...]`, with the
+    /// maximum number of messages.
+    pub fn from_connection_string(url: &str, max_messages: Option<usize>) -> Result<Self> {
+        let mut config = KafkaDataSourceConfig::from_connection_string(url)?;
+        if let Some(n) = max_messages {
+            config = config.with_max_messages(n);
+        }
+        Self::new(config)
+    }
+
+    /// A source for Confluent Cloud: SASL_SSL with PLAIN, the API key as user name and the
+    /// API secret as password.
+    pub fn from_confluent(
+        bootstrap_servers: impl Into<String>,
+        topic: impl Into<String>,
+        api_key: impl Into<String>,
+        api_secret: impl Into<String>,
+        max_messages: usize,
+    ) -> Result<Self> {
+        let config = KafkaDataSourceConfig::new(bootstrap_servers, topic)
+            .with_security_protocol(truthound_kafka_client::SecurityProtocol::SaslSsl)
+            .with_sasl(crate::SaslMechanism::Plain, api_key, api_secret)
+            .with_max_messages(max_messages);
+        Self::new(config)
+    }
+
+    /// The configuration.
+    pub fn kafka_config(&self) -> &KafkaDataSourceConfig {
+        &self.config
+    }
+
+    /// Calls `f` with the progress of every read, after each fetch.
+    #[must_use]
+    pub fn with_progress(mut self, f: impl Fn(&ReadProgress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(f));
+        self
+    }
+
+    /// Connects (if not yet connected) and returns the captured snapshot.
+    async fn snapshot(&mut self) -> Result<&Snapshot> {
+        if self.snapshot.is_none() {
+            self.snapshot = Some(self.capture().await?);
+        }
+        self.snapshot
+            .as_ref()
+            .ok_or(KafkaDataSourceError::NotConnected)
+    }
+
+    async fn capture(&self) -> Result<Snapshot> {
+        let servers = self.config.bootstrap_list();
+        let client_config = ClientConfig::new(servers.clone())
+            .with_client_id(self.config.client_id.clone())
+            .with_connect_timeout(self.config.connect_timeout)
+            .with_security_protocol(self.config.security_protocol);
+        let client = KafkaClient::connect(client_config)
+            .await
+            .map_err(|e| match e {
+                truthound_kafka_client::Error::NoBrokerReachable { .. }
+                | truthound_kafka_client::Error::Connection(_) => {
+                    KafkaDataSourceError::Connection(KafkaConnectionError {
+                        bootstrap_servers: servers.clone(),
+                        message: e.to_string(),
+                    })
+                }
+                other => other.into(),
+            })?;
+        let topic = &self.config.topic;
+        let meta = match client.topic(topic).await {
+            Ok(m) => m,
+            Err(truthound_kafka_client::Error::UnknownTopic { .. }) => {
+                let available = client.list_topics().await.unwrap_or_default();
+                return Err(KafkaDataSourceError::UnknownTopic {
+                    topic: topic.clone(),
+                    available,
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let partitions: Vec<i32> = match self.config.partition {
+            Some(p) if meta.partitions.iter().any(|m| m.partition == p) => vec![p],
+            Some(p) => {
+                return Err(truthound_kafka_client::Error::UnknownPartition {
+                    topic: topic.clone(),
+                    partition: p,
+                    partition_count: meta.partitions.len(),
+                }
+                .into());
+            }
+            None => meta.partition_ids(),
+        };
+        let iso = self.config.isolation_level;
+        let earliest: Vec<_> = partitions
+            .iter()
+            .map(|p| (*p, OffsetSpec::Earliest))
+            .collect();
+        let latest: Vec<_> = partitions
+            .iter()
+            .map(|p| (*p, OffsetSpec::Latest))
+            .collect();
+        let (lo, hi) = futures::try_join!(
+            client.list_offsets(topic, &earliest, iso),
+            client.list_offsets(topic, &latest, iso)
+        )?;
+        let bounds = partitions
+            .iter()
+            .map(|p| {
+                let beginning = lo[p];
+                let mut end = hi[p].max(beginning);
+                if let Some(e) = self.config.end_offset {
+                    end = end.min(e.max(beginning));
+                }
+                PartitionBounds {
+                    partition: *p,
+                    beginning,
+                    end,
+                }
+            })
+            .collect();
+        Ok(Snapshot {
+            client,
+            bounds,
+            reached: Arc::new(Mutex::new(BTreeMap::new())),
+        })
+    }
+
+    /// Where each partition's read starts and how many messages it takes, for a read of at
+    /// most `limit` messages.
+    pub async fn plan(&mut self, limit: usize) -> Result<Vec<PartitionPlan>> {
+        let config = self.config.clone();
+        let snapshot = self.snapshot().await?.clone();
+        let partitions: Vec<i32> = snapshot.bounds.iter().map(|b| b.partition).collect();
+        let mut starts: BTreeMap<i32, i64> = BTreeMap::new();
+        if let Some(o) = config.start_offset {
+            starts = partitions.iter().map(|p| (*p, o)).collect();
+        } else if let Some(ts) = config.start_timestamp {
+            let spec: Vec<_> = partitions
+                .iter()
+                .map(|p| (*p, OffsetSpec::Timestamp(ts)))
+                .collect();
+            let found = snapshot
+                .client
+                .list_offsets(&config.topic, &spec, config.isolation_level)
+                .await?;
+            for b in &snapshot.bounds {
+                // -1: no message that late, so nothing to read in this partition.
+                let o = found[&b.partition];
+                starts.insert(b.partition, if o < 0 { b.end } else { o });
+            }
+        } else if let Some(group) = &config.group_id {
+            let committed = snapshot
+                .client
+                .committed_offsets(group, &config.topic, &partitions)
+                .await?;
+            for (p, o) in committed {
+                if let Some(o) = o {
+                    starts.insert(p, o);
+                }
+            }
+        }
+        let uncovered: Vec<PartitionBounds> = snapshot
+            .bounds
+            .iter()
+            .filter(|b| !starts.contains_key(&b.partition))
+            .copied()
+            .collect();
+        if uncovered.is_empty() {
+            return Ok(plan_from_starts(&snapshot.bounds, &starts, limit));
+        }
+        match config.streaming.auto_offset_reset {
+            AutoOffsetReset::Earliest => {
+                for b in &uncovered {
+                    starts.insert(b.partition, b.beginning);
+                }
+                Ok(plan_from_starts(&snapshot.bounds, &starts, limit))
+            }
+            _ if uncovered.len() == snapshot.bounds.len() => {
+                Ok(plan_latest(&snapshot.bounds, limit))
+            }
+            _ => {
+                // Mixed: partitions with a committed offset start there; the others take the
+                // most recent messages. Share the budget by what each could give.
+                let covered = plan_from_starts(
+                    &snapshot
+                        .bounds
+                        .iter()
+                        .filter(|b| starts.contains_key(&b.partition))
+                        .copied()
+                        .collect::<Vec<_>>(),
+                    &starts,
+                    usize::MAX,
+                );
+                let available: BTreeMap<i32, u64> = covered
+                    .iter()
+                    .map(|p| (p.partition, (p.end - p.start) as u64))
+                    .chain(
+                        uncovered
+                            .iter()
+                            .map(|b| (b.partition, (b.end - b.beginning) as u64)),
+                    )
+                    .collect();
+                let quotas = fair_share(&available, limit as u64);
+                let mut plan: Vec<PartitionPlan> = covered
+                    .into_iter()
+                    .map(|p| PartitionPlan {
+                        quota: quotas[&p.partition] as usize,
+                        ..p
+                    })
+                    .chain(uncovered.iter().map(|b| {
+                        let q = quotas[&b.partition];
+                        PartitionPlan {
+                            partition: b.partition,
+                            start: (b.end - q as i64).max(b.beginning),
+                            end: b.end,
+                            quota: q as usize,
+                        }
+                    }))
+                    .collect();
+                plan.sort_by_key(|p| p.partition);
+                Ok(plan)
+            }
+        }
+    }
+
+    /// Topic metadata: partitions and their count.
+    pub async fn topic_info(&mut self) -> Result<TopicInfo> {
+        let topic = self.config.topic.clone();
+        let snapshot = self.snapshot().await?;
+        let partitions = snapshot.client.topic(&topic).await?.partition_ids();
+        Ok(TopicInfo {
+            topic,
+            partition_count: partitions.len(),
+            partitions,
+        })
+    }
+
+    /// Each partition's beginning and end offset right now: partition → (beginning, end).
+    pub async fn get_topic_offsets(&mut self) -> Result<BTreeMap<i32, (i64, i64)>> {
+        let (topic, iso) = (self.config.topic.clone(), self.config.isolation_level);
+        let snapshot = self.snapshot().await?;
+        Ok(snapshot.client.watermarks(&topic, iso).await?)
+    }
+
+    /// The bounds captured at connect time: the snapshot every read stays within.
+    pub async fn snapshot_bounds(&mut self) -> Result<Vec<PartitionBounds>> {
+        Ok(self.snapshot().await?.bounds.clone())
+    }
+
+    /// Commits, for `group_id`, the position after the last message the latest read returned
+    /// in each partition. Does not join the group: the broker accepts the commit only while no
+    /// live consumer holds it. Returns what was committed.
+    pub async fn commit_offsets(&mut self) -> Result<BTreeMap<i32, i64>> {
+        let group = self
+            .config
+            .group_id
+            .clone()
+            .ok_or(KafkaDataSourceError::GroupRequired {
+                operation: "commit_offsets",
+            })?;
+        let topic = self.config.topic.clone();
+        let snapshot = self.snapshot().await?;
+        let reached = snapshot
+            .reached
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if !reached.is_empty() {
+            let offsets: Vec<(i32, i64)> = reached.iter().map(|(p, o)| (*p, *o)).collect();
+            snapshot
+                .client
+                .commit_offsets(&group, &topic, &offsets)
+                .await?;
+        }
+        Ok(reached)
+    }
+
+    /// The offsets `group_id` has committed, for the partitions read; partitions without a
+    /// committed offset are left out.
+    pub async fn get_committed_offsets(&mut self) -> Result<BTreeMap<i32, i64>> {
+        let group = self
+            .config
+            .group_id
+            .clone()
+            .ok_or(KafkaDataSourceError::GroupRequired {
+                operation: "get_committed_offsets",
+            })?;
+        let topic = self.config.topic.clone();
+        let snapshot = self.snapshot().await?;
+        let partitions: Vec<i32> = snapshot.bounds.iter().map(|b| b.partition).collect();
+        Ok(snapshot
+            .client
+            .committed_offsets(&group, &topic, &partitions)
+            .await?
+            .into_iter()
+            .filter_map(|(p, o)| o.map(|o| (p, o)))
+            .collect())
+    }
+
+    /// A source over the same topic that reads at most `n` messages. Kafka has no random
+    /// sampling: the sample is the first `n` messages of the same snapshot plan.
+    pub fn sample(&self, n: usize) -> Result<Self> {
+        let mut config = self.config.clone();
+        config.streaming = config.streaming.with_max_messages(n);
+        let mut s = Self::new(config)?;
+        s.snapshot = self.snapshot.clone().map(|mut snap| {
+            snap.reached = Arc::new(Mutex::new(BTreeMap::new()));
+            snap
+        });
+        Ok(s)
+    }
+
+    /// Connects if needed and checks the topic is readable. `Ok(())` means a snapshot can be
+    /// taken.
+    pub async fn validate_connection(&mut self) -> Result<()> {
+        self.snapshot().await.map(|_| ())
+    }
+
+    /// Reads the snapshot: at most `limit` messages, in batches as fetched.
+    pub async fn read(&mut self, limit: usize) -> Result<MessageStream<'static>> {
+        let plan = self.plan(limit).await?;
+        let snapshot = self.snapshot().await?.clone();
+        snapshot
+            .reached
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        let read = Read::new(
+            snapshot,
+            self.config.topic.clone(),
+            plan,
+            FetchOptions {
+                isolation: self.config.isolation_level,
+                ..FetchOptions::default()
+            },
+            self.config.streaming.consume_timeout,
+            self.progress.clone(),
+        );
+        Ok(futures::stream::try_unfold(read, |mut r| async move {
+            match r.next().await? {
+                Some(batch) => Ok(Some((batch, r))),
+                None => Ok(None),
+            }
+        })
+        .map(|r: Result<Vec<RawMessage>>| r.map_err(StreamingDataSourceError::from))
+        .boxed())
+    }
+}
+
+/// One read's state: the fetcher, what each partition may still take, the deadline.
+struct Read {
+    reader: BoundedReader,
+    topic: Arc<str>,
+    quota: BTreeMap<i32, usize>,
+    reached: Arc<Mutex<BTreeMap<i32, i64>>>,
+    plan: Vec<PartitionPlan>,
+    deadline: Instant,
+    timeout: Duration,
+    progress: ReadProgress,
+    on_progress: Option<ProgressFn>,
+}
+
+impl Read {
+    fn new(
+        snapshot: Snapshot,
+        topic: String,
+        plan: Vec<PartitionPlan>,
+        options: FetchOptions,
+        timeout: Duration,
+        on_progress: Option<ProgressFn>,
+    ) -> Self {
+        let ranges: Vec<PartitionRange> = plan
+            .iter()
+            .map(|p| PartitionRange {
+                partition: p.partition,
+                start: p.start,
+                // A partition with no quota is done from the start.
+                end: if p.quota == 0 { p.start } else { p.end },
+            })
+            .collect();
+        let reader = BoundedReader::new(snapshot.client.clone(), topic.clone(), ranges, options);
+        let progress = ReadProgress {
+            expected: plan.iter().map(|p| p.quota).sum(),
+            partitions: plan.len(),
+            partitions_done: plan
+                .iter()
+                .filter(|p| p.quota == 0 || p.start >= p.end)
+                .count(),
+            ..ReadProgress::default()
+        };
+        Self {
+            reader,
+            topic: Arc::from(topic),
+            quota: plan.iter().map(|p| (p.partition, p.quota)).collect(),
+            reached: snapshot.reached,
+            plan,
+            deadline: Instant::now() + timeout,
+            timeout,
+            progress,
+            on_progress,
+        }
+    }
+
+    fn timeout_error(&self) -> KafkaDataSourceError {
+        let positions: BTreeMap<i32, i64> = self
+            .reader
+            .positions()
+            .into_iter()
+            .map(|(r, pos)| (r.partition, pos))
+            .collect();
+        KafkaDataSourceError::Timeout {
+            timeout: self.timeout,
+            received: self.progress.messages,
+            progress: self
+                .plan
+                .iter()
+                .map(|p| PartitionProgress {
+                    partition: p.partition,
+                    start: p.start,
+                    end: p.end,
+                    position: positions.get(&p.partition).copied().unwrap_or(p.start),
+                })
+                .collect(),
+        }
+    }
+
+    async fn next(&mut self) -> Result<Option<Vec<RawMessage>>> {
+        loop {
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() && !self.reader.is_done() {
+                return Err(self.timeout_error());
+            }
+            let batch = match tokio::time::timeout(left, self.reader.next_batch()).await {
+                Err(_) => return Err(self.timeout_error()),
+                Ok(r) => r?,
+            };
+            let Some(batch) = batch else {
+                return Ok(None);
+            };
+            let mut out = Vec::new();
+            for part in batch {
+                let quota = self.quota.entry(part.partition).or_default();
+                let take = part.records.len().min(*quota);
+                *quota -= take;
+                if let Some(last) = part.records[..take].last() {
+                    self.reached
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(part.partition, last.offset + 1);
+                }
+                for r in part.records.into_iter().take(take) {
+                    self.progress.bytes += r.key.as_ref().map_or(0, |k| k.len())
+                        + r.value.as_ref().map_or(0, |v| v.len());
+                    out.push(to_message(&self.topic, part.partition, r));
+                }
+                if *quota == 0 || part.done {
+                    self.progress.partitions_done = self
+                        .progress
+                        .partitions_done
+                        .saturating_add(usize::from(!self.finished_partition(part.partition)));
+                }
+            }
+            self.progress.messages += out.len();
+            if let Some(f) = &self.on_progress {
+                f(&self.progress);
+            }
+            if !out.is_empty() {
+                return Ok(Some(out));
+            }
+        }
+    }
+
+    /// Marks a partition finished (quota used or range ended) and stops fetching it; returns
+    /// whether it already was.
+    fn finished_partition(&mut self, partition: i32) -> bool {
+        self.reader.finish_partition(partition)
+    }
+}
+
+fn to_message(topic: &Arc<str>, partition: i32, r: Record) -> RawMessage {
+    RawMessage {
+        topic: topic.clone(),
+        partition,
+        offset: r.offset,
+        timestamp: Some(r.timestamp),
+        key: r.key,
+        value: r.value,
+        headers: r
+            .headers
+            .into_iter()
+            .map(|h| MessageHeader {
+                key: String::from_utf8_lossy(&h.key).into_owned(),
+                value: h.value,
+            })
+            .collect(),
+    }
+}
+
+#[async_trait]
+impl BaseStreamingDataSource for KafkaDataSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn config(&self) -> &StreamingDataSourceConfig {
+        &self.config.streaming
+    }
+
+    fn value_deserializer(&self) -> Arc<dyn MessageDeserializer> {
+        self.deserializer.clone()
+    }
+
+    async fn connect(&mut self) -> truthound_streaming_core::Result<()> {
+        self.snapshot().await?;
+        Ok(())
+    }
+
+    async fn close(&mut self) -> truthound_streaming_core::Result<()> {
+        self.snapshot = None;
+        Ok(())
+    }
+
+    async fn read_messages(
+        &mut self,
+        limit: usize,
+    ) -> truthound_streaming_core::Result<MessageStream<'_>> {
+        Ok(self.read(limit).await?)
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::NONE
+            .with_partitions(true)
+            .with_offsets(true)
+            .with_timestamps(true)
+            .with_commit(true)
+            .with_seek(true)
+    }
+}
