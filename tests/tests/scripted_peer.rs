@@ -1,0 +1,237 @@
+//! Failures no real broker shows on demand, from a scripted peer that speaks just enough of the
+//! protocol: a connection cut in the middle of a Fetch response, and a corrupt record batch.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::api_versions_response::ApiVersion;
+use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsResponse, BrokerId, FetchResponse, MetadataResponse, ResponseHeader,
+    TopicName,
+};
+use kafka_protocol::protocol::{Encodable, StrBytes, decode_request_header_from_buffer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use truthound_kafka_client::{
+    ClientConfig, Error, FetchOptions, KafkaClient, ProduceRecord, RecordsError,
+    records::RecordBatchBuilder,
+};
+
+const TOPIC: &str = "scripted";
+
+#[derive(Clone, Copy)]
+enum Script {
+    /// Cut the first `n` Fetch responses halfway, then answer normally.
+    CutFetches(usize),
+    /// Answer every Fetch with a batch whose CRC does not match.
+    CorruptBatch,
+}
+
+struct Peer {
+    addr: String,
+    fetches: Arc<AtomicUsize>,
+}
+
+fn batch() -> Bytes {
+    let records = (0..20).map(|i| ProduceRecord::new(Bytes::from(format!("value-{i}"))));
+    RecordBatchBuilder::new(0)
+        .with_records(records)
+        .finish()
+        .unwrap()
+}
+
+async fn start(script: Script) -> Peer {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let counter = fetches.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((socket, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(serve(socket, addr.port(), script, counter.clone()));
+        }
+    });
+    Peer {
+        addr: addr.to_string(),
+        fetches,
+    }
+}
+
+async fn serve(mut socket: TcpStream, port: u16, script: Script, fetches: Arc<AtomicUsize>) {
+    loop {
+        let mut len = [0u8; 4];
+        if socket.read_exact(&mut len).await.is_err() {
+            return;
+        }
+        let mut frame = BytesMut::zeroed(i32::from_be_bytes(len) as usize);
+        if socket.read_exact(&mut frame).await.is_err() {
+            return;
+        }
+        let mut frame = frame.freeze();
+        let header = decode_request_header_from_buffer(&mut frame).unwrap();
+        let key = ApiKey::try_from(header.request_api_key).unwrap();
+        let version = header.request_api_version;
+        let mut body = BytesMut::new();
+        let response_header_version = match key {
+            ApiKey::ApiVersions => 0,
+            k => k.response_header_version(version),
+        };
+        ResponseHeader::default()
+            .with_correlation_id(header.correlation_id)
+            .encode(&mut body, response_header_version)
+            .unwrap();
+        let mut cut = false;
+        match key {
+            ApiKey::ApiVersions => {
+                let keys = [
+                    (ApiKey::ApiVersions, 0, 3),
+                    (ApiKey::Metadata, 1, 12),
+                    (ApiKey::Fetch, 4, 12),
+                ];
+                ApiVersionsResponse::default()
+                    .with_api_keys(
+                        keys.iter()
+                            .map(|(k, lo, hi)| {
+                                ApiVersion::default()
+                                    .with_api_key(*k as i16)
+                                    .with_min_version(*lo)
+                                    .with_max_version(*hi)
+                            })
+                            .collect(),
+                    )
+                    .encode(&mut body, version)
+                    .unwrap();
+            }
+            ApiKey::Metadata => MetadataResponse::default()
+                .with_brokers(vec![
+                    MetadataResponseBroker::default()
+                        .with_node_id(BrokerId(1))
+                        .with_host(StrBytes::from_static_str("127.0.0.1"))
+                        .with_port(port as i32),
+                ])
+                .with_controller_id(BrokerId(1))
+                .with_topics(vec![
+                    MetadataResponseTopic::default()
+                        .with_name(Some(TopicName(StrBytes::from_static_str(TOPIC))))
+                        .with_partitions(vec![
+                            MetadataResponsePartition::default()
+                                .with_partition_index(0)
+                                .with_leader_id(BrokerId(1)),
+                        ]),
+                ])
+                .encode(&mut body, version)
+                .unwrap(),
+            ApiKey::Fetch => {
+                let n = fetches.fetch_add(1, Ordering::SeqCst);
+                let mut records = BytesMut::from(&batch()[..]);
+                match script {
+                    Script::CutFetches(k) => cut = n < k,
+                    Script::CorruptBatch => {
+                        let last = records.len() - 1;
+                        records[last] ^= 0xff;
+                    }
+                }
+                FetchResponse::default()
+                    .with_responses(vec![
+                        FetchableTopicResponse::default()
+                            .with_topic(TopicName(StrBytes::from_static_str(TOPIC)))
+                            .with_partitions(vec![
+                                PartitionData::default()
+                                    .with_partition_index(0)
+                                    .with_high_watermark(20)
+                                    .with_last_stable_offset(20)
+                                    .with_records(Some(records.freeze())),
+                            ]),
+                    ])
+                    .encode(&mut body, version)
+                    .unwrap();
+            }
+            other => panic!("the scripted peer does not answer {other:?}"),
+        }
+        let mut out = (body.len() as i32).to_be_bytes().to_vec();
+        out.extend_from_slice(&body);
+        if cut {
+            let _ = socket.write_all(&out[..out.len() / 2]).await;
+            return; // drop the socket in the middle of the response
+        }
+        if socket.write_all(&out).await.is_err() {
+            return;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_response_cut_midway_is_retried_on_a_new_connection() {
+    let peer = start(Script::CutFetches(2)).await;
+    let client = KafkaClient::connect(ClientConfig::new([peer.addr.clone()]))
+        .await
+        .unwrap();
+    let records = client
+        .read_range(TOPIC, 0, 0, 20, FetchOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(records.len(), 20);
+    assert_eq!(records[19].value.as_deref(), Some(&b"value-19"[..]));
+    assert_eq!(
+        peer.fetches.load(Ordering::SeqCst),
+        3,
+        "two cut responses, then one whole"
+    );
+}
+
+#[tokio::test]
+async fn a_connection_that_keeps_failing_gives_up_with_the_cause() {
+    let peer = start(Script::CutFetches(usize::MAX)).await;
+    let client = KafkaClient::connect(ClientConfig::new([peer.addr.clone()]).with_retries(2))
+        .await
+        .unwrap();
+    let err = client
+        .read_range(TOPIC, 0, 0, 20, FetchOptions::default())
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(err, Error::RetriesExhausted { attempts: 3, .. }),
+        "{err:?}"
+    );
+    assert!(msg.contains("in the middle of a response"), "{msg}");
+    assert!(msg.contains(&peer.addr), "{msg}");
+}
+
+#[tokio::test]
+async fn a_corrupt_batch_is_an_error_naming_where() {
+    let peer = start(Script::CorruptBatch).await;
+    let client = KafkaClient::connect(ClientConfig::new([peer.addr.clone()]))
+        .await
+        .unwrap();
+    let err = client
+        .read_range(TOPIC, 0, 0, 20, FetchOptions::default())
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Records {
+            topic,
+            partition,
+            offset,
+            source,
+        } => {
+            assert_eq!((topic.as_str(), *partition, *offset), (TOPIC, 0, 0));
+            assert!(
+                matches!(source, RecordsError::CrcMismatch { .. }),
+                "{source:?}"
+            );
+        }
+        other => panic!("expected a records error, got {other:?}"),
+    }
+    assert!(
+        err.to_string().starts_with("scripted/0 at offset 0"),
+        "{err}"
+    );
+}

@@ -1,0 +1,83 @@
+//! Project tasks, run as `cargo xtask <task>` (see `.cargo/config.toml`).
+//!
+//! The tasks build and run what the workspace needs around its crates: the Kafka-compatible test
+//! broker (`nisshi`), the librdkafka interop peer (Python `confluent-kafka` in a virtualenv), the
+//! test run with both, and the CI pipeline.
+//!
+//! # Layout
+//!
+//! - `broker`: install, start, stop and probe the test broker.
+//! - `peer`: the Python virtualenv with `confluent-kafka` (librdkafka).
+//! - `test`: start a fresh broker, run every test with it, stop it.
+//! - `ci`: formatting, lints, tests, docs and the facade's feature matrix.
+//! - `demo`: the end-to-end demo: a broker, a demo topic with bad rows, `truthound check`.
+//! - `bench`: the benchmarks (not yet available).
+//! - `util`: workspace root, cache directory, running commands.
+
+mod bench;
+mod broker;
+mod ci;
+mod demo;
+mod peer;
+mod test;
+mod util;
+
+use std::process::ExitCode;
+
+const HELP: &str = "\
+Usage: cargo xtask <task> [options]
+
+Tasks:
+  test [CARGO TEST ARGS] [-- TEST BINARY ARGS]
+                         Start a fresh test broker, run the tests with it, stop it.
+                         Without package or target options: `cargo test --workspace
+                         --all-targets`, then `cargo test --workspace --doc`.
+                         With package options (-p NAME, --exclude NAME): the same two
+                         runs for those packages. With target options (--lib, --test
+                         NAME, --doc, ...): one run of exactly what was asked.
+  broker install         Build the test broker (nisshi) into the cache, if missing.
+  broker start [--port N] [--sqlite PATH]
+                         Start a detached test broker (memory storage unless --sqlite)
+                         and print its address.
+  broker stop            Stop the broker that `broker start` started.
+  broker status          Tell whether that broker is running.
+  peer install           Create the Python virtualenv with confluent-kafka (librdkafka).
+  ci                     fmt check, clippy -D warnings, tests, docs, facade features.
+  demo                   The end-to-end demo: start a broker, fill `demo-events`, run
+                         `truthound check` on it with docs/demo-rules.toml.
+  bench                  The benchmarks (not yet available).
+  help                   This text.
+
+Cache directory: $TRUTHOUND_CACHE_DIR, else $XDG_CACHE_HOME/truthound, else ~/.cache/truthound.
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("xtask: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> anyhow::Result<ExitCode> {
+    let Some((task, rest)) = args.split_first() else {
+        print!("{HELP}");
+        return Ok(ExitCode::FAILURE);
+    };
+    match task.as_str() {
+        "test" => test::run(rest),
+        "broker" => broker::run(rest),
+        "peer" => peer::run(rest),
+        "ci" => ci::run(rest),
+        "demo" => demo::run(rest),
+        "bench" => bench::run(rest),
+        "help" | "-h" | "--help" => {
+            print!("{HELP}");
+            Ok(ExitCode::SUCCESS)
+        }
+        other => anyhow::bail!("unknown task `{other}`; `cargo xtask help` lists the tasks"),
+    }
+}

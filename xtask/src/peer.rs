@@ -1,0 +1,108 @@
+//! The interop peer: librdkafka, through the Python package `confluent-kafka` (whose wheels bundle
+//! librdkafka), in a virtualenv at `<cache>/venv`. Tests use it to produce and read records with a
+//! reference client.
+
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, bail};
+
+use crate::util;
+
+/// The pinned `confluent-kafka` release; its wheels bundle librdkafka of the same version.
+pub(crate) const CONFLUENT_KAFKA_VERSION: &str = "2.16.1";
+
+/// The oldest librdkafka the tests accept.
+const MIN_LIBRDKAFKA: (u32, u32) = (2, 2);
+
+pub(crate) fn run(args: &[String]) -> anyhow::Result<ExitCode> {
+    match args.first().map(String::as_str) {
+        Some("install") if args.len() == 1 => {
+            let python = ensure_installed()?;
+            println!("Interop peer python: {}", python.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        _ => bail!("usage: cargo xtask peer install"),
+    }
+}
+
+fn venv_dir() -> anyhow::Result<PathBuf> {
+    Ok(util::cache_dir()?.join("venv"))
+}
+
+/// Returns the virtualenv's python, creating the virtualenv and installing `confluent-kafka`
+/// first when they are missing.
+pub(crate) fn ensure_installed() -> anyhow::Result<PathBuf> {
+    let venv = venv_dir()?;
+    let python = venv.join("bin").join("python");
+    if python.is_file()
+        && let Some(versions) = installed_versions(&python)
+    {
+        println!("Interop peer ready: {versions} ({})", python.display());
+        return Ok(python);
+    }
+
+    if !python.is_file() {
+        println!("Creating the Python virtualenv {}", venv.display());
+        let created = util::status(Command::new("python3").args(["-m", "venv"]).arg(&venv));
+        if !matches!(created, Ok(status) if status.success()) {
+            // A failed `venv` (no ensurepip) leaves a half-made directory behind.
+            let _ = std::fs::remove_dir_all(&venv);
+            bail!(
+                "`python3 -m venv` failed: the interop peer needs Python 3 with the venv module \
+                 (on Debian or Ubuntu: `apt-get install -y python3-venv`)"
+            );
+        }
+    }
+    util::run(
+        Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--quiet",
+            ])
+            // Only a wheel: it bundles librdkafka, where a source build would need its headers.
+            .args(["--only-binary", "confluent-kafka"])
+            .arg(format!("confluent-kafka=={CONFLUENT_KAFKA_VERSION}")),
+    )
+    .context("installing confluent-kafka into the virtualenv failed")?;
+
+    match installed_versions(&python) {
+        Some(versions) => {
+            println!("Interop peer installed: {versions}");
+            Ok(python)
+        }
+        None => bail!(
+            "confluent-kafka was installed into {} but does not import, or its librdkafka is \
+             older than {}.{}",
+            venv.display(),
+            MIN_LIBRDKAFKA.0,
+            MIN_LIBRDKAFKA.1
+        ),
+    }
+}
+
+/// `confluent-kafka X, librdkafka Y` when the package imports and its librdkafka is recent enough.
+fn installed_versions(python: &std::path::Path) -> Option<String> {
+    let output = Command::new(python)
+        .args([
+            "-c",
+            "import confluent_kafka as c; print(c.__version__, c.libversion()[0])",
+        ])
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut words = text.split_whitespace();
+    let package = words.next()?.to_string();
+    let librdkafka = words.next()?.to_string();
+    let mut parts = librdkafka.split('.');
+    let major: u32 = parts.next()?.parse().ok()?;
+    let minor: u32 = parts.next()?.parse().ok()?;
+    ((major, minor) >= MIN_LIBRDKAFKA)
+        .then(|| format!("confluent-kafka {package}, librdkafka {librdkafka}"))
+}
