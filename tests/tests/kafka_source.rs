@@ -1,5 +1,7 @@
 //! KafkaDataSource against the real broker: the snapshot's semantics, message by message.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -272,4 +274,34 @@ async fn a_read_that_runs_out_of_time_says_how_far_it_got() {
     let msg = err.to_string();
     assert!(msg.contains("consume_timeout"), "{msg}");
     assert!(msg.contains("partition 0 at offset"), "{msg}");
+}
+
+#[tokio::test]
+async fn progress_reports_every_partition_done() {
+    use std::sync::{Arc, Mutex};
+    let topic = topic_with(&[50, 50, 0]).await;
+    let seen: Arc<Mutex<Vec<truthound_kafka::ReadProgress>>> = Arc::default();
+    let sink = seen.clone();
+    let mut source = KafkaDataSource::new(config(&topic).with_max_messages(60))
+        .unwrap()
+        .with_progress(move |p| sink.lock().unwrap().push(p.clone()));
+    let msgs = source.consume(60).await.unwrap();
+    assert_eq!(msgs.len(), 60);
+    let last = seen
+        .lock()
+        .unwrap()
+        .last()
+        .cloned()
+        .expect("progress was reported");
+    assert_eq!((last.messages, last.expected), (60, 60));
+    assert_eq!((last.partitions_done, last.partitions), (3, 3));
+    let value_bytes: usize = msgs
+        .iter()
+        .map(|m| m.value.as_ref().map_or(0, |v| v.len()))
+        .sum();
+    let key_bytes: usize = msgs
+        .iter()
+        .map(|m| m.key.as_ref().map_or(0, |k| k.len()))
+        .sum();
+    assert_eq!(last.bytes, value_bytes + key_bytes);
 }

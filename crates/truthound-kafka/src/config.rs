@@ -328,6 +328,13 @@ impl KafkaDataSourceConfig {
         {
             return bad(format!("end_offset {e} is before start_offset {s}"));
         }
+        if let Some(t) = self.start_timestamp
+            && t < 0
+        {
+            return bad(format!(
+                "start_timestamp is {t}: give milliseconds since 1970-01-01T00:00:00Z (0 or more)"
+            ));
+        }
         if self.start_offset.is_some() && self.start_timestamp.is_some() {
             return bad("give start_offset or start_timestamp, not both".into());
         }
@@ -361,7 +368,8 @@ impl KafkaDataSourceConfig {
     /// optional). Options are field names: `max_messages`, `group_id`, `partition`,
     /// `start_offset`, `end_offset`, `auto_offset_reset`, `deserializer_type`,
     /// `key_deserializer`, `include_key`, `include_headers`, `include_metadata`,
-    /// `metadata_prefix`, `schema_sample_size`, `consume_timeout` (seconds),
+    /// `metadata_prefix`, `schema_sample_size`, `consume_timeout` (seconds), `start_timestamp`
+    /// (ms since the epoch),
     /// `security_protocol`, `isolation_level`.
     pub fn from_connection_string(url: &str) -> Result<Self, KafkaDataSourceError> {
         let expected = |why: &str| {
@@ -430,8 +438,15 @@ impl KafkaDataSourceConfig {
                 "metadata_prefix" => self.with_metadata_prefix(v.to_owned()),
                 "schema_sample_size" => self.with_schema_sample_size(parse(k, v)?),
                 "consume_timeout" => {
-                    self.with_consume_timeout(Duration::from_secs_f64(parse::<f64>(k, v)?))
+                    let secs = parse::<f64>(k, v)?;
+                    let t = Duration::try_from_secs_f64(secs).map_err(|_| {
+                        KafkaDataSourceError::InvalidConfig(format!(
+                            "option consume_timeout={v:?}: give a positive number of seconds"
+                        ))
+                    })?;
+                    self.with_consume_timeout(t)
                 }
+                "start_timestamp" => self.with_start_timestamp(parse(k, v)?),
                 "security_protocol" => self.with_security_protocol(parse_err(v.parse())?),
                 "isolation_level" => self.with_isolation_level(match v {
                     "read_committed" => IsolationLevel::ReadCommitted,
@@ -487,6 +502,8 @@ mod tests {
             "kafka://localhost:9092/t?max_messages",
             "kafka://localhost:9092/t?max_messages=lots",
             "kafka://localhost:9092/t?colour=blue",
+            "kafka://localhost:9092/t?consume_timeout=-1",
+            "kafka://localhost:9092/t?consume_timeout=nan",
         ] {
             let err = KafkaDataSourceConfig::from_connection_string(bad)
                 .unwrap_err()
@@ -524,6 +541,7 @@ mod tests {
                 "before start_offset",
             ),
             (base().with_partition(-1), "partition is -1"),
+            (base().with_start_timestamp(-1), "start_timestamp is -1"),
             (
                 base().with_deserializer_type(DeserializerType::Avro),
                 "avro_schema",

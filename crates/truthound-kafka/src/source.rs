@@ -1,6 +1,6 @@
 //! [`KafkaDataSource`]: a bounded, exact snapshot of a Kafka topic.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -203,6 +203,7 @@ impl KafkaDataSource {
             .with_client_id(self.config.client_id.clone())
             .with_connect_timeout(self.config.connect_timeout)
             .with_security_protocol(self.config.security_protocol);
+        let client_config = with_security(client_config, &self.config);
         let client = KafkaClient::connect(client_config)
             .await
             .map_err(|e| match e {
@@ -302,9 +303,13 @@ impl KafkaDataSource {
                 .client
                 .committed_offsets(group, &config.topic, &partitions)
                 .await?;
-            for (p, o) in committed {
-                if let Some(o) = o {
-                    starts.insert(p, o);
+            for b in &snapshot.bounds {
+                // A committed offset outside the log (deleted by retention, or from another
+                // cluster) falls back to auto_offset_reset, as in Kafka consumers.
+                if let Some(Some(o)) = committed.get(&b.partition)
+                    && (b.beginning..=b.end).contains(o)
+                {
+                    starts.insert(b.partition, *o);
                 }
             }
         }
@@ -507,6 +512,8 @@ struct Read {
     timeout: Duration,
     progress: ReadProgress,
     on_progress: Option<ProgressFn>,
+    /// Partitions whose range ended or whose quota is used.
+    finished: BTreeSet<i32>,
 }
 
 impl Read {
@@ -528,13 +535,15 @@ impl Read {
             })
             .collect();
         let reader = BoundedReader::new(snapshot.client.clone(), topic.clone(), ranges, options);
+        let finished: BTreeSet<i32> = plan
+            .iter()
+            .filter(|p| p.quota == 0 || p.start >= p.end)
+            .map(|p| p.partition)
+            .collect();
         let progress = ReadProgress {
             expected: plan.iter().map(|p| p.quota).sum(),
             partitions: plan.len(),
-            partitions_done: plan
-                .iter()
-                .filter(|p| p.quota == 0 || p.start >= p.end)
-                .count(),
+            partitions_done: finished.len(),
             ..ReadProgress::default()
         };
         Self {
@@ -547,6 +556,7 @@ impl Read {
             timeout,
             progress,
             on_progress,
+            finished,
         }
     }
 
@@ -603,13 +613,12 @@ impl Read {
                     out.push(to_message(&self.topic, part.partition, r));
                 }
                 if *quota == 0 || part.done {
-                    self.progress.partitions_done = self
-                        .progress
-                        .partitions_done
-                        .saturating_add(usize::from(!self.finished_partition(part.partition)));
+                    self.reader.finish_partition(part.partition);
+                    self.finished.insert(part.partition);
                 }
             }
             self.progress.messages += out.len();
+            self.progress.partitions_done = self.finished.len();
             if let Some(f) = &self.on_progress {
                 f(&self.progress);
             }
@@ -617,12 +626,6 @@ impl Read {
                 return Ok(Some(out));
             }
         }
-    }
-
-    /// Marks a partition finished (quota used or range ended) and stops fetching it; returns
-    /// whether it already was.
-    fn finished_partition(&mut self, partition: i32) -> bool {
-        self.reader.finish_partition(partition)
     }
 }
 
@@ -684,4 +687,32 @@ impl BaseStreamingDataSource for KafkaDataSource {
             .with_commit(true)
             .with_seek(true)
     }
+}
+
+/// The TLS files and SASL credentials of `config`, as the wire client takes them. The client
+/// uses TLS settings only for `SSL`/`SASL_SSL` and credentials only for the SASL protocols.
+fn with_security(client: ClientConfig, config: &KafkaDataSourceConfig) -> ClientConfig {
+    use truthound_kafka_client::{SaslConfig, SaslMechanism as Mechanism, TlsConfig};
+    let mut client = client;
+    if config.ssl_cafile.is_some() || config.ssl_certfile.is_some() || config.ssl_keyfile.is_some()
+    {
+        let mut tls = TlsConfig::new();
+        tls.ca_file = config.ssl_cafile.as_ref().map(Into::into);
+        tls.client_cert_file = config.ssl_certfile.as_ref().map(Into::into);
+        tls.client_key_file = config.ssl_keyfile.as_ref().map(Into::into);
+        client = client.with_tls(tls);
+    }
+    if let (Some(mechanism), Some(username), Some(password)) = (
+        config.sasl_mechanism,
+        &config.sasl_username,
+        &config.sasl_password,
+    ) {
+        let mechanism = match mechanism {
+            crate::SaslMechanism::Plain => Mechanism::Plain,
+            crate::SaslMechanism::ScramSha256 => Mechanism::ScramSha256,
+            crate::SaslMechanism::ScramSha512 => Mechanism::ScramSha512,
+        };
+        client = client.with_sasl(SaslConfig::new(mechanism, username, password));
+    }
+    client
 }

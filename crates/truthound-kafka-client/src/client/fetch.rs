@@ -1,6 +1,6 @@
 //! Fetch, and the bounded read built on it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use futures::future::try_join_all;
@@ -82,7 +82,9 @@ struct PartitionState {
     range: PartitionRange,
     position: i64,
     max_bytes: i32,
-    stalls: u32,
+    /// The end the broker reported in the last response (high watermark, or last stable
+    /// offset under read_committed).
+    broker_end: Option<i64>,
     /// Stopped early by the caller (see [`BoundedReader::finish_partition`]).
     finished: bool,
 }
@@ -106,13 +108,19 @@ pub struct BoundedReader {
     topic: String,
     options: FetchOptions,
     partitions: Vec<PartitionState>,
+    /// Rounds sent so far; rotates the order partitions are asked for in, so a broker that
+    /// fills a response in request order cannot starve the last ones.
+    round: usize,
+    /// Rounds in a row in which no partition moved.
+    stalled_rounds: u32,
 }
 
-/// Rounds without progress on a partition that has data left, before giving up.
+/// Rounds in a row without progress on any partition, before giving up.
 const MAX_STALLS: u32 = 8;
 
 impl BoundedReader {
-    /// A reader of these ranges of `topic`. Empty ranges are done from the start.
+    /// A reader of these ranges of `topic`. Empty ranges are done from the start; a partition
+    /// given twice keeps its first range.
     pub fn new(
         client: KafkaClient,
         topic: impl Into<String>,
@@ -125,15 +133,23 @@ impl BoundedReader {
                 range,
                 position: range.start,
                 max_bytes: options.partition_max_bytes,
-                stalls: 0,
+                broker_end: None,
                 finished: false,
             })
-            .collect();
+            .fold(Vec::<PartitionState>::new(), |mut v, p| {
+                // One state per partition: a repeated partition keeps its first range.
+                if !v.iter().any(|q| q.range.partition == p.range.partition) {
+                    v.push(p);
+                }
+                v
+            });
         Self {
             client,
             topic: topic.into(),
             options,
             partitions,
+            round: 0,
+            stalled_rounds: 0,
         }
     }
 
@@ -173,74 +189,109 @@ impl BoundedReader {
     }
 
     /// Fetches the next records of every unfinished partition. `None` once all are done.
+    ///
+    /// A round in which no partition moves (the broker returned nothing new, or left
+    /// partitions out) is retried with backoff; after several such rounds the read fails with
+    /// each partition's position, its end and the end the broker reports now.
     pub async fn next_batch(&mut self) -> Result<Option<Vec<PartitionRecords>>> {
-        if self.is_done() {
-            return Ok(None);
-        }
-        let fetched = self
-            .client
-            .retrying("Fetch", Some(&self.topic), || self.fetch_round())
-            .await?;
-        let mut out = Vec::with_capacity(fetched.len());
-        for f in fetched {
-            let Some(st) = self
-                .partitions
-                .iter_mut()
-                .find(|s| s.range.partition == f.partition)
-            else {
-                continue;
-            };
-            match f.next_offset {
-                Some(next) if next > st.position => {
-                    st.position = next;
-                    st.stalls = 0;
-                }
-                _ => {
-                    st.stalls += 1;
-                    if f.end_now <= st.position {
-                        return Err(Error::UnexpectedResponse(format!(
-                            "{}/{}: the read was to end at offset {}, but the partition now ends at {} (position {}); the log was truncated, or the end offset did not come from this cluster",
-                            self.topic, st.range.partition, st.range.end, f.end_now, st.position
-                        )));
-                    }
-                    if f.truncated_tail || f.empty {
-                        // A batch larger than the per-partition limit: ask for more next time.
-                        st.max_bytes = st.max_bytes.saturating_mul(2);
-                    }
-                    if st.stalls > MAX_STALLS {
-                        return Err(Error::UnexpectedResponse(format!(
-                            "{}/{}: no progress at offset {} after {} fetches (high watermark {})",
-                            self.topic,
-                            st.range.partition,
-                            st.position,
-                            st.stalls,
-                            f.high_watermark
-                        )));
-                    }
-                }
+        let mut backoff = self.client.config().retry_backoff;
+        loop {
+            if self.is_done() {
+                return Ok(None);
             }
-            out.push(PartitionRecords {
-                partition: st.range.partition,
-                records: f.records,
-                position: st.position,
-                high_watermark: f.high_watermark,
-                done: st.done(),
-            });
+            let fetched = self
+                .client
+                .retrying("Fetch", Some(&self.topic), || self.fetch_round())
+                .await?;
+            self.round = self.round.wrapping_add(1);
+            let mut seen = HashSet::new();
+            let mut out = Vec::with_capacity(fetched.len());
+            for f in fetched {
+                // A partition we did not ask for, or one listed twice, is ignored.
+                if !seen.insert(f.partition) {
+                    continue;
+                }
+                let Some(st) = self
+                    .partitions
+                    .iter_mut()
+                    .find(|s| s.range.partition == f.partition && !s.done())
+                else {
+                    continue;
+                };
+                st.broker_end = Some(f.end_now);
+                match f.next_offset {
+                    Some(next) if next > st.position => st.position = next,
+                    _ => {
+                        if f.truncated_tail {
+                            // The first batch is larger than the per-partition limit.
+                            st.max_bytes = st.max_bytes.saturating_mul(2);
+                        }
+                        continue;
+                    }
+                }
+                out.push(PartitionRecords {
+                    partition: st.range.partition,
+                    records: f.records,
+                    position: st.position,
+                    high_watermark: f.high_watermark,
+                    done: st.done(),
+                });
+            }
+            if !out.is_empty() {
+                self.stalled_rounds = 0;
+                out.sort_by_key(|p| p.partition);
+                return Ok(Some(out));
+            }
+            self.stalled_rounds += 1;
+            if self.stalled_rounds > MAX_STALLS {
+                return Err(self.stall_error());
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(self.client.config().retry_backoff_max);
         }
-        out.sort_by_key(|p| p.partition);
-        Ok(Some(out))
+    }
+
+    fn stall_error(&self) -> Error {
+        let detail: Vec<String> = self
+            .partitions
+            .iter()
+            .filter(|p| !p.done())
+            .map(|p| {
+                let now = match p.broker_end {
+                    Some(e) if e < p.range.end => format!(
+                        "the broker now ends it at {e}: the log was truncated, or the end offset did not come from this cluster"
+                    ),
+                    Some(e) => format!("the broker reports its end at {e}"),
+                    None => "the broker did not return it".to_owned(),
+                };
+                format!(
+                    "partition {} at offset {} of {}..{} ({now})",
+                    p.range.partition, p.position, p.range.start, p.range.end
+                )
+            })
+            .collect();
+        Error::UnexpectedResponse(format!(
+            "{}: no progress after {} fetches: {}",
+            self.topic,
+            self.stalled_rounds,
+            detail.join("; ")
+        ))
     }
 
     /// One Fetch per leader broker, all at once; decodes what came back. Changes no state, so
     /// it can be retried whole.
     async fn fetch_round(&self) -> Result<Vec<Fetched>> {
         let meta = self.client.topic(&self.topic).await?;
-        let pending: Vec<i32> = self
+        let mut pending: Vec<i32> = self
             .partitions
             .iter()
             .filter(|p| !p.done())
             .map(|p| p.range.partition)
             .collect();
+        if !pending.is_empty() {
+            let shift = self.round % pending.len();
+            pending.rotate_left(shift);
+        }
         let groups = self.client.group_by_leader(&self.topic, pending).await?;
         let state: HashMap<i32, &PartitionState> = self
             .partitions
@@ -353,7 +404,6 @@ impl BoundedReader {
             records,
             next_offset: summary.next_offset,
             truncated_tail: summary.truncated_tail,
-            empty: data.is_empty(),
             high_watermark: p.high_watermark,
             end_now,
         })
@@ -366,7 +416,6 @@ struct Fetched {
     records: Vec<Record>,
     next_offset: Option<i64>,
     truncated_tail: bool,
-    empty: bool,
     high_watermark: i64,
     end_now: i64,
 }
