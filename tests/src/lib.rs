@@ -18,7 +18,8 @@
 //! - [`broker_address`], [`nisshi_bin`], [`python`]: what `cargo xtask test` provides.
 //! - [`unique_topic`]: a fresh topic name per call, so tests can share one broker.
 //! - [`SpawnedBroker`]: a broker of the test's own (e.g. SQLite-backed), that can be restarted on
-//!   the same port with the same data, and is killed on drop.
+//!   the same port with the same data, and is killed on drop; [`BrokerSecurity`] switches its
+//!   listener to TLS and/or required SASL authentication.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -145,6 +146,18 @@ pub struct SpawnedBroker {
     storage_engine: String,
     dir: tempfile::TempDir,
     child: Option<Child>,
+    security: BrokerSecurity,
+}
+
+/// The listener security of a [`SpawnedBroker`], set with [`SpawnedBroker::set_security`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BrokerSecurity {
+    /// Certificate chain and private key (PEM files): the listener then accepts only TLS.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Whether clients must authenticate (SASL SCRAM-SHA-256/512). nisshi keeps users in its
+    /// storage, so this needs an SQLite broker whose users were created with
+    /// [`SpawnedBroker::create_scram_user`] while it ran without security.
+    pub authentication: bool,
 }
 
 impl SpawnedBroker {
@@ -191,9 +204,46 @@ impl SpawnedBroker {
             storage_engine,
             dir,
             child: None,
+            security: BrokerSecurity::default(),
         };
         broker.launch();
         broker
+    }
+
+    /// The broker's temporary directory (removed on drop), e.g. for certificate files.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Sets the listener security used from the next [`SpawnedBroker::restart`] on.
+    pub fn set_security(&mut self, security: BrokerSecurity) {
+        self.security = security;
+    }
+
+    /// Creates a SCRAM user with `nisshi user create`; `mechanism` is `scram256` or
+    /// `scram512`. The broker must be running without TLS and without authentication (the
+    /// command connects in plaintext and does not log in).
+    ///
+    /// # Panics
+    ///
+    /// When the command fails.
+    pub fn create_scram_user(&self, name: &str, password: &str, mechanism: &str) {
+        let output = Command::new(&self.bin)
+            .args(["user", "create", "--broker"])
+            .arg(format!("tcp://{}", self.address()))
+            .args(["--mechanism", mechanism, name, password])
+            .current_dir(self.dir.path())
+            .env_remove("SCHEMA_REGISTRY")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|err| panic!("cannot run {} user create: {err}", self.bin.display()));
+        assert!(
+            output.status.success(),
+            "nisshi user create {name} ({mechanism}) failed ({}): {}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
 
     /// The broker's address, `127.0.0.1:PORT`.
@@ -290,7 +340,14 @@ impl SpawnedBroker {
                     Err(err) => break format!("cannot watch the broker: {err}"),
                     Ok(None) => {}
                 }
-                match probe(address) {
+                // A TLS listener cannot be probed with a plaintext ApiVersions; that it accepts
+                // connections is enough there.
+                let ready = if self.security.tls.is_some() {
+                    TcpStream::connect_timeout(&address, Duration::from_secs(2)).map(drop)
+                } else {
+                    probe(address)
+                };
+                match ready {
                     Ok(()) => {
                         self.child = Some(child);
                         return;
@@ -326,11 +383,19 @@ impl SpawnedBroker {
             .open(self.log_path())
             .and_then(|log| Ok((log.try_clone()?, log)))
             .unwrap_or_else(|err| panic!("cannot open {}: {err}", self.log_path().display()));
-        Command::new(&self.bin)
+        let mut command = Command::new(&self.bin);
+        command
             .arg("broker")
             .args(["--listener-url", listener])
             .args(["--advertised-listener-url", listener])
-            .args(["--storage-engine", &self.storage_engine])
+            .args(["--storage-engine", &self.storage_engine]);
+        if let Some((cert, key)) = &self.security.tls {
+            command.arg("--cert").arg(cert).arg("--key").arg(key);
+        }
+        if self.security.authentication {
+            command.arg("--authentication");
+        }
+        command
             .current_dir(self.dir.path())
             .env_remove("CLUSTER_ID")
             .env_remove("SCHEMA_REGISTRY")

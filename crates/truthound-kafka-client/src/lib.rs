@@ -20,10 +20,34 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Security
+//!
+//! [`SecurityProtocol`] chooses TLS and/or SASL as Kafka clients do; [`TlsConfig`] names the CA
+//! file (default: the webpki roots) and an optional client certificate, [`SaslConfig`] the
+//! mechanism and credentials:
+//!
+//! ```no_run
+//! use truthound_kafka_client::{
+//!     ClientConfig, KafkaClient, SaslConfig, SaslMechanism, SecurityProtocol, TlsConfig,
+//! };
+//!
+//! # async fn run() -> truthound_kafka_client::Result<()> {
+//! let config = ClientConfig::new(["broker-1.example.com:9093"])
+//!     .with_security_protocol(SecurityProtocol::SaslSsl)
+//!     .with_tls(TlsConfig::new().with_ca_file("/etc/kafka/ca.pem"))
+//!     .with_sasl(SaslConfig::new(SaslMechanism::ScramSha512, "reader", "secret"));
+//! let client = KafkaClient::connect(config).await?;
+//! # let _ = client; Ok(()) }
+//! ```
+//!
+//! Security failures are typed [`ConnectionError`]s naming the broker: `TlsSetup` (a file and
+//! what is wrong with it), `Tls`, `SaslAuthentication`, `SaslMechanismNotEnabled`, `Sasl`.
+//!
 //! # Layout
 //! - [`records`]: record batch v2 codec: zero-copy decoding, compression, CRC-32C, encoding.
 //! - `protocol`: frames, headers and version choice over `kafka-protocol` (private).
-//! - `connection`: one socket to one broker, many requests in flight (private).
+//! - `connection`: one socket to one broker (TCP or TLS through rustls), SASL authentication
+//!   (PLAIN, SCRAM-SHA-256/512), many requests in flight (private).
 //! - [`client`]: [`KafkaClient`]: metadata, leader routing, list-offsets, fetch and the
 //!   [`BoundedReader`], produce, topics, group offsets.
 
@@ -35,7 +59,7 @@ pub mod records;
 pub use client::{
     Acks, BoundedReader, ClientConfig, Error, FetchOptions, IsolationLevel, KafkaClient,
     OffsetSpec, PartitionMetadata, PartitionRange, PartitionRecords, ProduceOptions, Result,
-    SecurityProtocol, TopicMetadata,
+    SaslConfig, SaslMechanism, SecurityProtocol, TlsConfig, TopicMetadata,
 };
 pub use connection::ConnectionError;
 pub use protocol::{ProtocolError, error_code_name};

@@ -1,5 +1,6 @@
 //! Client settings.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// How the client talks to brokers.
@@ -65,6 +66,11 @@ pub struct ClientConfig {
     pub retry_backoff_max: Duration,
     /// Largest response frame accepted from a broker.
     pub max_response_bytes: usize,
+    /// TLS settings, used by `SSL` and `SASL_SSL`; `None` there means [`TlsConfig::new`]
+    /// (the webpki root certificates, no client certificate).
+    pub tls: Option<TlsConfig>,
+    /// SASL settings, required by `SASL_PLAINTEXT` and `SASL_SSL`.
+    pub sasl: Option<SaslConfig>,
 }
 
 impl ClientConfig {
@@ -93,6 +99,8 @@ impl ClientConfig {
             retry_backoff: Duration::from_millis(50),
             retry_backoff_max: Duration::from_secs(1),
             max_response_bytes: 512 * 1024 * 1024,
+            tls: None,
+            sasl: None,
         }
     }
 
@@ -124,5 +132,143 @@ impl ClientConfig {
     pub fn with_retries(mut self, n: u32) -> Self {
         self.retries = n;
         self
+    }
+
+    /// Sets the TLS settings (used when the security protocol is `SSL` or `SASL_SSL`).
+    pub fn with_tls(mut self, tls: TlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Sets the SASL settings (used when the security protocol is `SASL_PLAINTEXT` or
+    /// `SASL_SSL`).
+    pub fn with_sasl(mut self, sasl: SaslConfig) -> Self {
+        self.sasl = Some(sasl);
+        self
+    }
+}
+
+/// TLS settings: which certificate authorities to trust and, optionally, a client certificate.
+///
+/// The server name checked against each broker's certificate is the host part of the broker's
+/// address (a DNS name or an IP address), as the cluster's metadata advertises it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TlsConfig {
+    /// PEM file with the CA certificates to trust; `None` trusts the webpki (Mozilla) roots.
+    pub ca_file: Option<PathBuf>,
+    /// PEM file with the client's certificate chain, for brokers that require client
+    /// certificates (mutual TLS); needs [`TlsConfig::client_key_file`].
+    pub client_cert_file: Option<PathBuf>,
+    /// PEM file with the client's private key (PKCS#8, PKCS#1 or SEC1).
+    pub client_key_file: Option<PathBuf>,
+}
+
+impl TlsConfig {
+    /// Trusts the webpki (Mozilla) root certificates; no client certificate.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Trusts the CA certificates in this PEM file instead of the webpki roots.
+    pub fn with_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
+        self
+    }
+
+    /// Presents this client certificate chain and private key (PEM files).
+    pub fn with_client_cert(
+        mut self,
+        cert_file: impl Into<PathBuf>,
+        key_file: impl Into<PathBuf>,
+    ) -> Self {
+        self.client_cert_file = Some(cert_file.into());
+        self.client_key_file = Some(key_file.into());
+        self
+    }
+}
+
+/// SASL mechanisms the client speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SaslMechanism {
+    /// `PLAIN` (RFC 4616): user name and password in the clear; use it over TLS only.
+    Plain,
+    /// `SCRAM-SHA-256` (RFC 5802, RFC 7677).
+    ScramSha256,
+    /// `SCRAM-SHA-512`.
+    ScramSha512,
+}
+
+impl SaslMechanism {
+    /// The mechanism's name as Kafka spells it (`SCRAM-SHA-256`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Plain => "PLAIN",
+            Self::ScramSha256 => "SCRAM-SHA-256",
+            Self::ScramSha512 => "SCRAM-SHA-512",
+        }
+    }
+}
+
+impl std::fmt::Display for SaslMechanism {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// SASL credentials. Its `Debug` output never shows the password.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SaslConfig {
+    /// The mechanism.
+    pub mechanism: SaslMechanism,
+    /// The user name.
+    pub username: String,
+    /// The password.
+    pub password: String,
+}
+
+impl SaslConfig {
+    /// Credentials for `mechanism`.
+    pub fn new(
+        mechanism: SaslMechanism,
+        username: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Self {
+        Self {
+            mechanism,
+            username: username.into(),
+            password: password.into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for SaslConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SaslConfig")
+            .field("mechanism", &self.mechanism)
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_password() {
+        let config = ClientConfig::new(["b:9092"]).with_sasl(SaslConfig::new(
+            SaslMechanism::ScramSha512,
+            "alice",
+            "hunter2",
+        ));
+        let shown = format!("{config:?}");
+        assert!(
+            shown.contains("alice") && !shown.contains("hunter2"),
+            "{shown}"
+        );
     }
 }

@@ -107,7 +107,7 @@ impl Error {
     /// connection dropped, or a retriable Kafka error code.
     pub(crate) fn is_retriable(&self) -> bool {
         match self {
-            Error::Connection(e) => !matches!(e, ConnectionError::UnsupportedSecurity(_)),
+            Error::Connection(e) => !e.is_security(),
             Error::Kafka { code, .. } => kafka_protocol::ResponseError::try_from_code(*code)
                 .is_some_and(|e| e.is_retriable()),
             _ => false,

@@ -20,12 +20,12 @@ use kafka_protocol::messages::{MetadataRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 
 pub use admin::{Acks, ProduceOptions};
-pub use config::{ClientConfig, SecurityProtocol};
+pub use config::{ClientConfig, SaslConfig, SaslMechanism, SecurityProtocol, TlsConfig};
 pub use error::{Error, Result};
 pub use fetch::{BoundedReader, FetchOptions, IsolationLevel, PartitionRange, PartitionRecords};
 pub use offsets::OffsetSpec;
 
-use crate::connection::{Connection, ConnectionError, ConnectionSettings};
+use crate::connection::{Connection, ConnectionError, ConnectionSettings, Tls};
 
 /// A partition of a topic as the cluster's metadata describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,18 +92,40 @@ fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 impl KafkaClient {
     /// Connects to the first bootstrap broker that answers and loads the cluster's brokers.
     ///
-    /// Fails with [`Error::NoBrokerReachable`] naming every address tried and why.
+    /// With `SSL` and `SASL_SSL` every connection is TLS (see [`TlsConfig`]); with
+    /// `SASL_PLAINTEXT` and `SASL_SSL` every connection authenticates with the
+    /// [`SaslConfig`] before it is used.
+    ///
+    /// Fails with [`Error::NoBrokerReachable`] naming every address tried and why. A security
+    /// failure (unreadable TLS file, untrusted certificate, refused credentials, a SASL
+    /// mechanism the broker does not enable) is returned as it is, as
+    /// [`Error::Connection`], without trying the other bootstrap servers.
     pub async fn connect(config: ClientConfig) -> Result<Self> {
-        if config.security_protocol != SecurityProtocol::Plaintext {
-            return Err(
-                ConnectionError::UnsupportedSecurity(config.security_protocol.to_string()).into(),
-            );
-        }
+        let protocol = config.security_protocol;
+        let tls = match protocol {
+            SecurityProtocol::Ssl | SecurityProtocol::SaslSsl => Some(Tls::new(
+                config.tls.as_ref().unwrap_or(&TlsConfig::default()),
+            )?),
+            _ => None,
+        };
+        let sasl = match protocol {
+            SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl => {
+                Some(config.sasl.clone().ok_or_else(|| {
+                    ConnectionError::InvalidSecurity(format!(
+                        "security protocol {protocol} needs SASL credentials \
+                         (ClientConfig::with_sasl)"
+                    ))
+                })?)
+            }
+            _ => None,
+        };
         let settings = ConnectionSettings {
             client_id: config.client_id.clone(),
             connect_timeout: config.connect_timeout,
             request_timeout: config.request_timeout,
             max_frame_bytes: config.max_response_bytes,
+            tls,
+            sasl,
         };
         let client = Self {
             inner: Arc::new(Inner {
@@ -130,6 +152,7 @@ impl KafkaClient {
         for addr in &self.inner.config.bootstrap_servers {
             match self.connection(addr).await {
                 Ok(c) => return Ok(c),
+                Err(e) if e.is_security() => return Err(e.into()),
                 Err(e) => tried.push((addr.clone(), short_reason(&e))),
             }
         }

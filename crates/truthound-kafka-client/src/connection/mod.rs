@@ -5,10 +5,15 @@
 //! the socket fails, every waiting request gets the error and the connection is marked dead, so
 //! the client layer drops it and reconnects.
 //!
-//! Security plugs in at [`Transport`]: the connection only needs a byte stream, and the
-//! authentication exchange runs on the connection before it is handed out.
+//! Security plugs in at [`Transport`]: the connection only needs a byte stream (plain TCP, or
+//! TLS from [`tls`]), and the SASL exchange ([`sasl`]) runs on the connection after ApiVersions
+//! and before it is handed out.
+
+mod sasl;
+mod tls;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,7 +25,10 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, Wr
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 
+use crate::client::{SaslConfig, SaslMechanism};
 use crate::protocol::{self, ProtocolError, VersionTable};
+
+pub(crate) use tls::Tls;
 
 /// Errors of the connection layer. Each names the broker address.
 #[derive(Debug, thiserror::Error)]
@@ -78,9 +86,78 @@ pub enum ConnectionError {
         /// Kafka's name of the error code.
         code: String,
     },
-    /// A security protocol that is not available in this build was asked for.
-    #[error("security protocol {0} is not supported yet; use PLAINTEXT")]
-    UnsupportedSecurity(String),
+    /// The security settings do not fit together (e.g. a SASL protocol without credentials).
+    #[error("invalid security settings: {0}")]
+    InvalidSecurity(String),
+    /// A TLS file (CA, client certificate or key) could not be used.
+    #[error("TLS setup failed{}: {reason}", .path.as_ref().map(|p| format!(" for {}", p.display())).unwrap_or_default())]
+    TlsSetup {
+        /// The file at fault, when it is about a file.
+        path: Option<PathBuf>,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The TLS handshake with the broker failed (untrusted certificate, wrong host name, a
+    /// listener that does not speak TLS).
+    #[error("TLS handshake with broker {broker} failed: {reason}")]
+    Tls {
+        /// The broker's address.
+        broker: String,
+        /// What rustls reported, with a hint.
+        reason: String,
+    },
+    /// The broker does not enable the SASL mechanism asked for.
+    #[error("broker {broker} does not enable SASL mechanism {mechanism}; it enables: {}", if .enabled.is_empty() { "none".to_owned() } else { .enabled.join(", ") })]
+    SaslMechanismNotEnabled {
+        /// The broker's address.
+        broker: String,
+        /// The mechanism asked for.
+        mechanism: SaslMechanism,
+        /// The mechanisms the broker enables, as its SaslHandshake response lists them.
+        enabled: Vec<String>,
+    },
+    /// The broker refused the credentials (SASL_AUTHENTICATION_FAILED or a SCRAM `e=` error).
+    /// The password is never part of the message.
+    #[error(
+        "broker {broker} refused SASL {mechanism} authentication of user {username:?}: {message}"
+    )]
+    SaslAuthentication {
+        /// The broker's address.
+        broker: String,
+        /// The mechanism used.
+        mechanism: SaslMechanism,
+        /// The user name presented.
+        username: String,
+        /// The broker's error (Kafka error name and message).
+        message: String,
+    },
+    /// The SASL exchange went wrong other than by refused credentials: an unexpected message,
+    /// a server signature that does not verify, an unusable SaslHandshake version.
+    #[error("SASL {mechanism} exchange with broker {broker} failed: {reason}")]
+    Sasl {
+        /// The broker's address.
+        broker: String,
+        /// The mechanism used.
+        mechanism: SaslMechanism,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+impl ConnectionError {
+    /// Whether the error comes from security settings or credentials: retrying or trying
+    /// another broker with the same settings will not help.
+    pub fn is_security(&self) -> bool {
+        matches!(
+            self,
+            Self::InvalidSecurity(_)
+                | Self::TlsSetup { .. }
+                | Self::Tls { .. }
+                | Self::SaslMechanismNotEnabled { .. }
+                | Self::SaslAuthentication { .. }
+                | Self::Sasl { .. }
+        )
+    }
 }
 
 /// A connected byte stream to a broker: plain TCP, or TLS over TCP.
@@ -94,6 +171,10 @@ pub(crate) struct ConnectionSettings {
     pub(crate) connect_timeout: Duration,
     pub(crate) request_timeout: Duration,
     pub(crate) max_frame_bytes: usize,
+    /// TLS connector, for `SSL` and `SASL_SSL`.
+    pub(crate) tls: Option<Tls>,
+    /// SASL credentials, for `SASL_PLAINTEXT` and `SASL_SSL`.
+    pub(crate) sasl: Option<SaslConfig>,
 }
 
 type Pending = HashMap<i32, oneshot::Sender<Result<Bytes, ConnectionError>>>;
@@ -147,23 +228,37 @@ impl std::fmt::Debug for Connection {
 }
 
 impl Connection {
-    /// Opens a TCP connection to `broker` (`host:port`) and negotiates API versions.
+    /// Opens a connection to `broker` (`host:port`): TCP, then TLS when configured (both
+    /// within the connect timeout), ApiVersions, then SASL when configured.
     pub(crate) async fn connect(
         broker: &str,
         settings: &ConnectionSettings,
     ) -> Result<Self, ConnectionError> {
-        let tcp = tokio::time::timeout(settings.connect_timeout, TcpStream::connect(broker))
+        let open = async {
+            let tcp =
+                TcpStream::connect(broker)
+                    .await
+                    .map_err(|source| ConnectionError::Connect {
+                        broker: broker.to_owned(),
+                        source,
+                    })?;
+            let _ = tcp.set_nodelay(true);
+            Ok::<Box<dyn Transport>, ConnectionError>(match &settings.tls {
+                Some(tls) => Box::new(tls.connect(broker, tcp).await?),
+                None => Box::new(tcp),
+            })
+        };
+        let transport = tokio::time::timeout(settings.connect_timeout, open)
             .await
             .map_err(|_| ConnectionError::ConnectTimeout {
                 broker: broker.to_owned(),
                 timeout: settings.connect_timeout,
-            })?
-            .map_err(|source| ConnectionError::Connect {
-                broker: broker.to_owned(),
-                source,
-            })?;
-        let _ = tcp.set_nodelay(true);
-        Self::handshake(broker, Box::new(tcp), settings).await
+            })??;
+        let conn = Self::handshake(broker, transport, settings).await?;
+        if let Some(sasl) = &settings.sasl {
+            sasl::authenticate(&conn, sasl).await?;
+        }
+        Ok(conn)
     }
 
     /// Runs ApiVersions on an open transport and returns the ready connection.

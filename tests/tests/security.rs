@@ -1,0 +1,360 @@
+//! TLS and SASL against real nisshi brokers started by the tests: a TLS-only listener with a
+//! certificate made here by a CA made here, and SCRAM users created while the broker runs
+//! without authentication, then required after a restart on the same SQLite storage.
+//!
+//! nisshi enables SCRAM-SHA-256 and SCRAM-SHA-512 only (no PLAIN), and never asks for a client
+//! certificate: mutual TLS is tested only as far as loading the client's files.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use truthound_kafka::{KafkaDataSource, KafkaDataSourceConfig};
+use truthound_kafka_client::{
+    ClientConfig, ConnectionError, Error, FetchOptions, KafkaClient, ProduceOptions, ProduceRecord,
+    SaslConfig, SaslMechanism, SecurityProtocol, TlsConfig,
+};
+use truthound_streaming_core::{BaseStreamingDataSource, StreamingDataSourceExt};
+use truthound_tests::{BrokerSecurity, SpawnedBroker, unique_topic};
+
+const ALICE: (&str, &str) = ("alice", "alice-secret-256");
+const BOB: (&str, &str) = ("bob", "bob-secret-512");
+
+/// A CA and a server certificate for `localhost` and `127.0.0.1`, written as PEM files into
+/// `dir`: returns (CA file, server certificate file, server key file).
+fn make_certificates(dir: &Path, prefix: &str) -> (PathBuf, PathBuf, PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, format!("truthound test CA {prefix}"));
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let server_key = KeyPair::generate().unwrap();
+    let mut server_params =
+        CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+    server_params
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
+    let server = server_params.signed_by(&server_key, &ca).unwrap();
+    let paths = (
+        dir.join(format!("{prefix}-ca.pem")),
+        dir.join(format!("{prefix}-server.pem")),
+        dir.join(format!("{prefix}-server.key")),
+    );
+    std::fs::write(&paths.0, ca.pem()).unwrap();
+    std::fs::write(&paths.1, server.pem()).unwrap();
+    std::fs::write(&paths.2, server_key.serialize_pem()).unwrap();
+    paths
+}
+
+/// A broker whose listener is TLS-only; returns it and the CA file that signed its certificate.
+fn tls_broker() -> (SpawnedBroker, PathBuf) {
+    let mut broker = SpawnedBroker::memory();
+    let (ca, cert, key) = make_certificates(broker.dir(), "tls");
+    broker.set_security(BrokerSecurity {
+        tls: Some((cert, key)),
+        authentication: false,
+    });
+    broker.restart();
+    (broker, ca)
+}
+
+/// An SQLite broker with users alice (SCRAM-SHA-256) and bob (SCRAM-SHA-512) that requires
+/// authentication, over TLS when `tls`; returns it and the CA file when TLS.
+fn scram_broker(tls: bool) -> (SpawnedBroker, Option<PathBuf>) {
+    let mut broker = SpawnedBroker::sqlite();
+    // nisshi's user command connects in plaintext without logging in: users are created
+    // before security is switched on, and kept in the SQLite storage across the restart.
+    broker.create_scram_user(ALICE.0, ALICE.1, "scram256");
+    broker.create_scram_user(BOB.0, BOB.1, "scram512");
+    let mut ca_file = None;
+    let mut security = BrokerSecurity {
+        tls: None,
+        authentication: true,
+    };
+    if tls {
+        let (ca, cert, key) = make_certificates(broker.dir(), "scram");
+        ca_file = Some(ca);
+        security.tls = Some((cert, key));
+    }
+    broker.set_security(security);
+    broker.restart();
+    (broker, ca_file)
+}
+
+/// Creates a topic, produces three records and reads them back.
+async fn round_trip(client: &KafkaClient) {
+    let topic = unique_topic("secure");
+    client.create_topic(&topic, 1, 1).await.unwrap();
+    let records: Vec<ProduceRecord> = (0..3)
+        .map(|i| ProduceRecord::new(Bytes::from(format!("{{\"i\":{i}}}"))))
+        .collect();
+    let base = client
+        .produce(&topic, 0, records.clone(), ProduceOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(base, 0);
+    let got = client
+        .read_range(&topic, 0, 0, 3, FetchOptions::default())
+        .await
+        .unwrap();
+    let values: Vec<_> = got.iter().map(|r| r.value.clone()).collect();
+    let sent: Vec<_> = records.into_iter().map(|r| r.value).collect();
+    assert_eq!(values, sent);
+}
+
+fn connection_error(err: Error) -> ConnectionError {
+    match err {
+        Error::Connection(e) => e,
+        other => panic!("expected a connection error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn tls_produce_and_read_round_trip() {
+    let (broker, ca) = tls_broker();
+    let client = KafkaClient::connect(
+        ClientConfig::new([broker.address()])
+            .with_security_protocol(SecurityProtocol::Ssl)
+            .with_tls(TlsConfig::new().with_ca_file(&ca)),
+    )
+    .await
+    .unwrap();
+    round_trip(&client).await;
+}
+
+#[tokio::test]
+async fn client_certificate_files_are_loaded_and_checked() {
+    // nisshi does not ask for client certificates: this checks that the files are read and
+    // the connection still works when one is configured, and that a key of another
+    // certificate is refused naming the key file.
+    let (broker, ca) = tls_broker();
+    let (_, cert, key) = make_certificates(broker.dir(), "client");
+    let client = KafkaClient::connect(
+        ClientConfig::new([broker.address()])
+            .with_security_protocol(SecurityProtocol::Ssl)
+            .with_tls(
+                TlsConfig::new()
+                    .with_ca_file(&ca)
+                    .with_client_cert(&cert, &key),
+            ),
+    )
+    .await
+    .unwrap();
+    round_trip(&client).await;
+
+    let (_, _, other_key) = make_certificates(broker.dir(), "client-other");
+    let err = KafkaClient::connect(
+        ClientConfig::new([broker.address()])
+            .with_security_protocol(SecurityProtocol::Ssl)
+            .with_tls(
+                TlsConfig::new()
+                    .with_ca_file(&ca)
+                    .with_client_cert(&cert, &other_key),
+            ),
+    )
+    .await
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("client-other-server.key") && text.contains("does not fit"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn tls_with_an_unknown_ca_names_the_broker_and_the_cause() {
+    let (broker, _) = tls_broker();
+    let (other_ca, _, _) = make_certificates(broker.dir(), "other");
+    for tls in [TlsConfig::new().with_ca_file(&other_ca), TlsConfig::new()] {
+        let err = KafkaClient::connect(
+            ClientConfig::new([broker.address()])
+                .with_security_protocol(SecurityProtocol::Ssl)
+                .with_tls(tls),
+        )
+        .await
+        .unwrap_err();
+        let err = connection_error(err);
+        let text = err.to_string();
+        assert!(matches!(err, ConnectionError::Tls { .. }), "{err:?}");
+        assert!(text.contains(&broker.address()), "{text}");
+        assert!(text.contains("UnknownIssuer"), "{text}");
+        assert!(text.contains("not signed by a trusted CA"), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn tls_to_a_plaintext_listener_fails_clearly() {
+    let broker = SpawnedBroker::memory();
+    let err = KafkaClient::connect(
+        ClientConfig::new([broker.address()])
+            .with_security_protocol(SecurityProtocol::Ssl)
+            .with_connect_timeout(std::time::Duration::from_secs(5)),
+    )
+    .await
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains(&broker.address()), "{text}");
+    assert!(
+        text.contains("TLS handshake") || text.contains("timed out"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn scram_sha256_and_sha512_over_plaintext() {
+    let (broker, _) = scram_broker(false);
+    for (mechanism, (user, password)) in [
+        (SaslMechanism::ScramSha256, ALICE),
+        (SaslMechanism::ScramSha512, BOB),
+    ] {
+        let client = KafkaClient::connect(
+            ClientConfig::new([broker.address()])
+                .with_security_protocol(SecurityProtocol::SaslPlaintext)
+                .with_sasl(SaslConfig::new(mechanism, user, password)),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{mechanism}: {e}\n{}", broker.log_tail(20)));
+        round_trip(&client).await;
+    }
+}
+
+#[tokio::test]
+async fn scram_sha256_and_sha512_over_tls() {
+    let (broker, ca) = scram_broker(true);
+    let ca = ca.unwrap();
+    for (mechanism, (user, password)) in [
+        (SaslMechanism::ScramSha256, ALICE),
+        (SaslMechanism::ScramSha512, BOB),
+    ] {
+        let client = KafkaClient::connect(
+            ClientConfig::new([broker.address()])
+                .with_security_protocol(SecurityProtocol::SaslSsl)
+                .with_tls(TlsConfig::new().with_ca_file(&ca))
+                .with_sasl(SaslConfig::new(mechanism, user, password)),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{mechanism}: {e}\n{}", broker.log_tail(20)));
+        round_trip(&client).await;
+    }
+
+    // The Kafka source takes the same settings from its configuration.
+    let topic = unique_topic("secure-source");
+    let admin = KafkaClient::connect(
+        ClientConfig::new([broker.address()])
+            .with_security_protocol(SecurityProtocol::SaslSsl)
+            .with_tls(TlsConfig::new().with_ca_file(&ca))
+            .with_sasl(SaslConfig::new(SaslMechanism::ScramSha512, BOB.0, BOB.1)),
+    )
+    .await
+    .unwrap();
+    admin.create_topic(&topic, 1, 1).await.unwrap();
+    admin
+        .produce(
+            &topic,
+            0,
+            vec![ProduceRecord::new(Bytes::from_static(b"{\"a\":1}"))],
+            ProduceOptions::default(),
+        )
+        .await
+        .unwrap();
+    let config = KafkaDataSourceConfig::new(broker.address(), &topic)
+        .with_security_protocol(SecurityProtocol::SaslSsl)
+        .with_sasl(
+            truthound_kafka::SaslMechanism::ScramSha256,
+            ALICE.0,
+            ALICE.1,
+        )
+        .with_ssl_files(Some(ca.display().to_string()), None, None);
+    let mut source = KafkaDataSource::new(config).unwrap();
+    source.connect().await.unwrap();
+    let messages = source.consume(10).await.unwrap();
+    assert_eq!(messages.len(), 1);
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_a_typed_error_without_the_password() {
+    let (broker, _) = scram_broker(false);
+    let err = KafkaClient::connect(
+        ClientConfig::new([broker.address()])
+            .with_security_protocol(SecurityProtocol::SaslPlaintext)
+            .with_sasl(SaslConfig::new(
+                SaslMechanism::ScramSha256,
+                ALICE.0,
+                "not-the-password",
+            )),
+    )
+    .await
+    .unwrap_err();
+    let err = connection_error(err);
+    let text = err.to_string();
+    match &err {
+        ConnectionError::SaslAuthentication {
+            broker: b,
+            mechanism,
+            username,
+            ..
+        } => {
+            assert_eq!(b, &broker.address());
+            assert_eq!(*mechanism, SaslMechanism::ScramSha256);
+            assert_eq!(username, ALICE.0);
+        }
+        other => panic!("expected SaslAuthentication, got {other:?}"),
+    }
+    assert!(
+        text.contains("SCRAM-SHA-256") && text.contains(&broker.address()),
+        "{text}"
+    );
+    assert!(text.contains("wrong password"), "{text}");
+    assert!(!text.contains("not-the-password"), "{text}");
+    assert!(!format!("{err:?}").contains("not-the-password"), "{err:?}");
+}
+
+#[tokio::test]
+async fn plain_against_nisshi_lists_the_enabled_mechanisms() {
+    let (broker, _) = scram_broker(false);
+    let err = KafkaClient::connect(
+        ClientConfig::new([broker.address()])
+            .with_security_protocol(SecurityProtocol::SaslPlaintext)
+            .with_sasl(SaslConfig::new(SaslMechanism::Plain, ALICE.0, ALICE.1)),
+    )
+    .await
+    .unwrap_err();
+    let err = connection_error(err);
+    let text = err.to_string();
+    match &err {
+        ConnectionError::SaslMechanismNotEnabled { enabled, .. } => {
+            assert!(enabled.iter().any(|m| m == "SCRAM-SHA-256"), "{enabled:?}");
+            assert!(enabled.iter().any(|m| m == "SCRAM-SHA-512"), "{enabled:?}");
+        }
+        other => panic!("expected SaslMechanismNotEnabled, got {other:?}"),
+    }
+    assert!(
+        text.contains("PLAIN") && text.contains(&broker.address()),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn sasl_without_credentials_or_with_a_missing_ca_file_is_refused_before_connecting() {
+    let err = KafkaClient::connect(
+        ClientConfig::new(["127.0.0.1:1"]).with_security_protocol(SecurityProtocol::SaslSsl),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("needs SASL credentials"), "{err}");
+    let err = KafkaClient::connect(
+        ClientConfig::new(["127.0.0.1:1"])
+            .with_security_protocol(SecurityProtocol::Ssl)
+            .with_tls(TlsConfig::new().with_ca_file("/nonexistent/ca.pem")),
+    )
+    .await
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("/nonexistent/ca.pem") && text.contains("CA file"),
+        "{text}"
+    );
+}
