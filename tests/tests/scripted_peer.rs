@@ -1,6 +1,8 @@
 //! Failures no real broker shows on demand, from a scripted peer that speaks just enough of the
 //! protocol: a connection cut in the middle of a Fetch response, and a corrupt record batch.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -30,6 +32,8 @@ enum Script {
     CutFetches(usize),
     /// Answer every Fetch with a batch whose CRC does not match.
     CorruptBatch,
+    /// Never answer the first Fetch (the connection stays open), then answer normally.
+    SilentFirstFetch,
 }
 
 struct Peer {
@@ -133,6 +137,11 @@ async fn serve(mut socket: TcpStream, port: u16, script: Script, fetches: Arc<At
                 let mut records = BytesMut::from(&batch()[..]);
                 match script {
                     Script::CutFetches(k) => cut = n < k,
+                    Script::SilentFirstFetch if n == 0 => {
+                        // Keep the socket open and say nothing.
+                        tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+                    }
+                    Script::SilentFirstFetch => {}
                     Script::CorruptBatch => {
                         let last = records.len() - 1;
                         records[last] ^= 0xff;
@@ -233,5 +242,23 @@ async fn a_corrupt_batch_is_an_error_naming_where() {
     assert!(
         err.to_string().starts_with("scripted/0 at offset 0"),
         "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_broker_that_stops_answering_is_left_for_a_new_connection() {
+    let peer = start(Script::SilentFirstFetch).await;
+    let config = ClientConfig::new([peer.addr.clone()])
+        .with_request_timeout(std::time::Duration::from_millis(300));
+    let client = KafkaClient::connect(config).await.unwrap();
+    let records = client
+        .read_range(TOPIC, 0, 0, 20, FetchOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(records.len(), 20);
+    assert_eq!(
+        peer.fetches.load(Ordering::SeqCst),
+        2,
+        "one unanswered, one answered"
     );
 }

@@ -107,7 +107,15 @@ impl Error {
     /// connection dropped, or a retriable Kafka error code.
     pub(crate) fn is_retriable(&self) -> bool {
         match self {
-            Error::Connection(e) => !e.is_security(),
+            // Socket failures and timeouts may pass; a version mismatch, a refused handshake or
+            // a security failure will not.
+            Error::Connection(e) => matches!(
+                e,
+                ConnectionError::Io { .. }
+                    | ConnectionError::Connect { .. }
+                    | ConnectionError::ConnectTimeout { .. }
+                    | ConnectionError::RequestTimeout { .. }
+            ),
             Error::Kafka { code, .. } => kafka_protocol::ResponseError::try_from_code(*code)
                 .is_some_and(|e| e.is_retriable()),
             _ => false,

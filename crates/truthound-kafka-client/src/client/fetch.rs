@@ -303,7 +303,12 @@ impl BoundedReader {
             let meta = &meta;
             async move {
                 let conn = self.client.broker_connection(leader).await?;
-                let version = conn.version_for(ApiKey::Fetch)?;
+                let mut version = conn.version_for(ApiKey::Fetch)?;
+                if version >= 13 && meta.topic_id == [0; 16] {
+                    // Metadata came without a topic id (an older broker in the cluster): name
+                    // the topic instead, with the last version that does.
+                    version = 12;
+                }
                 let mut topic = FetchTopic::default().with_partitions(
                     parts
                         .iter()

@@ -79,6 +79,8 @@ struct Inner {
     connections: tokio::sync::Mutex<HashMap<String, Arc<Connection>>>,
     /// Topic name → metadata; entries are dropped when a request finds them stale.
     topics: RwLock<HashMap<String, Arc<TopicMetadata>>>,
+    /// Topic name → the error code the last metadata response gave for it.
+    topic_errors: RwLock<HashMap<String, i16>>,
 }
 
 fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -135,6 +137,7 @@ impl KafkaClient {
                 controller: RwLock::new(None),
                 connections: tokio::sync::Mutex::new(HashMap::new()),
                 topics: RwLock::new(HashMap::new()),
+                topic_errors: RwLock::new(HashMap::new()),
             }),
         };
         client.bootstrap().await?;
@@ -246,8 +249,10 @@ impl KafkaClient {
             };
             if t.error_code != 0 {
                 cache.remove(&name);
+                write(&self.inner.topic_errors).insert(name, t.error_code);
                 continue;
             }
+            write(&self.inner.topic_errors).remove(&name);
             let mut partitions: Vec<PartitionMetadata> = t
                 .partitions
                 .iter()
@@ -274,18 +279,31 @@ impl KafkaClient {
 
     /// The topic's metadata, from the cache or the cluster.
     ///
-    /// Fails with [`Error::UnknownTopic`] when the topic does not exist.
+    /// Fails with [`Error::UnknownTopic`] when the topic does not exist, and with
+    /// [`Error::Kafka`] for other topic errors (for example TOPIC_AUTHORIZATION_FAILED).
     pub async fn topic(&self, topic: &str) -> Result<Arc<TopicMetadata>> {
         if let Some(t) = read(&self.inner.topics).get(topic) {
             return Ok(t.clone());
         }
         self.refresh_metadata(&[topic]).await?;
-        read(&self.inner.topics)
-            .get(topic)
-            .cloned()
-            .ok_or_else(|| Error::UnknownTopic {
+        if let Some(t) = read(&self.inner.topics).get(topic) {
+            return Ok(t.clone());
+        }
+        // UNKNOWN_TOPIC_OR_PARTITION (3), or no entry at all: the topic does not exist. Any
+        // other code (not authorized, no leader yet) is reported as what it is; the
+        // retriable ones are retried by the callers.
+        match read(&self.inner.topic_errors).get(topic).copied() {
+            Some(code) if code != 3 => Err(Error::Kafka {
+                api: "Metadata",
+                topic: Some(topic.to_owned()),
+                partition: None,
+                code,
+                message: None,
+            }),
+            _ => Err(Error::UnknownTopic {
                 topic: topic.to_owned(),
-            })
+            }),
+        }
     }
 
     /// The names of all topics on the cluster, sorted.

@@ -372,43 +372,65 @@ impl Connection {
                 })?;
         let (tx, rx) = oneshot::channel();
         lock(&self.shared.pending).insert(correlation_id, tx);
+        // From here on, however this future ends (also by being dropped), the guard leaves
+        // the connection consistent: no stale waiter, and no half-written frame on a socket
+        // that is still used.
+        let mut guard = InFlight {
+            shared: &self.shared,
+            correlation_id,
+            stage: Stage::Queued,
+        };
         // Check again: the reader may have failed between the first check and the insert.
         if self.is_dead() {
-            lock(&self.shared.pending).remove(&correlation_id);
             return Err(self.io_error("connection is closed"));
         }
         let timeout = self.settings.request_timeout;
+        let timed_out = || ConnectionError::RequestTimeout {
+            broker: self.broker().to_owned(),
+            api,
+            timeout,
+        };
+        // Waiting for the writer is not yet a fault of the connection.
+        let mut writer = tokio::time::timeout(timeout, self.writer.lock())
+            .await
+            .map_err(|_| timed_out())?;
+        guard.stage = Stage::Writing;
         let write = async {
-            let mut writer = self.writer.lock().await;
             writer.write_all(&frame).await?;
             writer.flush().await
         };
         match tokio::time::timeout(timeout, write).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
+                guard.stage = Stage::Finished;
                 self.shared.fail_all(&format!("write failed: {e}"));
                 return Err(self.io_error(&format!("write failed: {e}")));
             }
             Err(_) => {
+                guard.stage = Stage::Finished;
                 // A half-written frame leaves the stream unusable.
                 self.shared.fail_all("write timed out");
-                return Err(ConnectionError::RequestTimeout {
-                    broker: self.broker().to_owned(),
-                    api,
-                    timeout,
-                });
+                return Err(timed_out());
             }
         }
+        drop(writer);
+        guard.stage = Stage::Sent;
         match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(self.io_error("connection closed before the response arrived")),
+            Ok(Ok(result)) => {
+                guard.stage = Stage::Finished;
+                result
+            }
+            Ok(Err(_)) => {
+                guard.stage = Stage::Finished;
+                Err(self.io_error("connection closed before the response arrived"))
+            }
             Err(_) => {
-                lock(&self.shared.pending).remove(&correlation_id);
-                Err(ConnectionError::RequestTimeout {
-                    broker: self.broker().to_owned(),
-                    api,
-                    timeout,
-                })
+                guard.stage = Stage::Finished;
+                // A broker that does not answer in time is treated as gone, as Kafka's own
+                // clients do: the connection is closed and the next request reconnects.
+                self.shared
+                    .fail_all(&format!("no response to {api} within {timeout:?}"));
+                Err(timed_out())
             }
         }
     }
@@ -417,6 +439,41 @@ impl Connection {
         ConnectionError::Io {
             broker: self.broker().to_owned(),
             reason: reason.to_owned(),
+        }
+    }
+}
+
+/// How far a request got, for [`InFlight`]'s clean-up.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Registered, frame not yet written.
+    Queued,
+    /// Frame partly written.
+    Writing,
+    /// Frame written, response awaited.
+    Sent,
+    /// Done; nothing to clean up.
+    Finished,
+}
+
+/// Cleans up after a request that did not finish normally (an error path, or the caller
+/// dropping the future, for example on a timeout of its own).
+struct InFlight<'a> {
+    shared: &'a Shared,
+    correlation_id: i32,
+    stage: Stage,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        match self.stage {
+            Stage::Finished => {}
+            Stage::Writing => self
+                .shared
+                .fail_all("a request was cancelled while its frame was being written"),
+            Stage::Queued | Stage::Sent => {
+                lock(&self.shared.pending).remove(&self.correlation_id);
+            }
         }
     }
 }
