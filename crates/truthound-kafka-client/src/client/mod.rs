@@ -75,13 +75,18 @@ struct Inner {
     brokers: RwLock<HashMap<i32, String>>,
     /// The controller's node id, from the last metadata response.
     controller: RwLock<Option<i32>>,
-    /// `host:port` → connection. Dead connections are replaced on next use.
-    connections: tokio::sync::Mutex<HashMap<String, Arc<Connection>>>,
+    /// `host:port` → that broker's connection slot. Each slot has its own lock, so connecting
+    /// to a slow broker holds up only requests to that broker. Dead connections are replaced
+    /// on next use.
+    connections: std::sync::Mutex<HashMap<String, Slot>>,
     /// Topic name → metadata; entries are dropped when a request finds them stale.
     topics: RwLock<HashMap<String, Arc<TopicMetadata>>>,
     /// Topic name → the error code the last metadata response gave for it.
     topic_errors: RwLock<HashMap<String, i16>>,
 }
+
+/// One broker's connection, behind a lock held while (re)connecting.
+type Slot = Arc<tokio::sync::Mutex<Option<Arc<Connection>>>>;
 
 fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     l.read().unwrap_or_else(|p| p.into_inner())
@@ -135,7 +140,7 @@ impl KafkaClient {
                 settings,
                 brokers: RwLock::new(HashMap::new()),
                 controller: RwLock::new(None),
-                connections: tokio::sync::Mutex::new(HashMap::new()),
+                connections: std::sync::Mutex::new(HashMap::new()),
                 topics: RwLock::new(HashMap::new()),
                 topic_errors: RwLock::new(HashMap::new()),
             }),
@@ -164,20 +169,38 @@ impl KafkaClient {
 
     /// The connection to `addr`, opened if there is none or the last one died.
     async fn connection(&self, addr: &str) -> Result<Arc<Connection>, ConnectionError> {
-        let mut conns = self.inner.connections.lock().await;
-        if let Some(c) = conns.get(addr).filter(|c| !c.is_dead()) {
+        let slot = self
+            .inner
+            .connections
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(addr.to_owned())
+            .or_default()
+            .clone();
+        let mut slot = slot.lock().await;
+        if let Some(c) = slot.as_ref().filter(|c| !c.is_dead()) {
             return Ok(c.clone());
         }
         let conn = Arc::new(Connection::connect(addr, &self.inner.settings).await?);
-        conns.insert(addr.to_owned(), conn.clone());
+        *slot = Some(conn.clone());
         Ok(conn)
     }
 
     /// Any live connection: an open one, else a known broker, else a bootstrap server.
     async fn any_connection(&self) -> Result<Arc<Connection>> {
-        {
-            let conns = self.inner.connections.lock().await;
-            if let Some(c) = conns.values().find(|c| !c.is_dead()) {
+        let slots: Vec<Slot> = self
+            .inner
+            .connections
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for slot in slots {
+            // A slot being connected is skipped rather than waited for.
+            if let Ok(guard) = slot.try_lock()
+                && let Some(c) = guard.as_ref().filter(|c| !c.is_dead())
+            {
                 return Ok(c.clone());
             }
         }
