@@ -1,0 +1,203 @@
+//! [`JSONDeserializer`]: JSON documents, parsed by simd-json into a reused tape.
+
+use std::cell::RefCell;
+
+use simd_json::prelude::ValueAsScalar as _;
+use simd_json::{Buffers, Node, StaticNode, Tape};
+use truthound_streaming_core::{
+    ConfigError, DeserializeFailure, MessageDeserializer, ValueVisitor,
+};
+
+/// Decodes JSON payloads (the `"json"` deserializer type).
+///
+/// Each payload is copied once into a per-thread scratch buffer (simd-json parses in place),
+/// parsed into simd-json's tape, and the tape is walked into the visitor; scratch buffers and the
+/// tape are reused between calls, so steady-state decoding does not allocate.
+///
+/// Numbers: integers that fit `i64` are reported with
+/// [`ValueVisitor::i64`], larger non-negative ones up to `u64::MAX` with
+/// [`ValueVisitor::u64`], and integers beyond that range as `f64` (with rounding). A payload must
+/// hold exactly one JSON value; invalid JSON and invalid UTF-8 are failures.
+///
+/// ```
+/// use truthound_json::JSONDeserializer;
+/// use truthound_streaming_core::{MessageDeserializer, Value};
+///
+/// let d = JSONDeserializer::new();
+/// let v = d.deserialize(br#"{"big": 18446744073709551615, "huge": 1e400, "s": "\u00e9"}"#);
+/// assert!(v.is_err(), "1e400 is out of range for f64");
+///
+/// let v = d.deserialize(br#"{"big": 18446744073709551615, "s": "\u00e9"}"#)?;
+/// assert_eq!(v.get("big"), Some(&Value::UInt(u64::MAX)));
+/// assert_eq!(v.get("s"), Some(&Value::Str("é".into())));
+/// # Ok::<(), truthound_streaming_core::DeserializeFailure>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JSONDeserializer {
+    _private: (),
+}
+
+/// The idiomatic Rust spelling of [`JSONDeserializer`].
+pub type JsonDeserializer = JSONDeserializer;
+
+impl JSONDeserializer {
+    /// A UTF-8 JSON deserializer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A JSON deserializer for `encoding`; only UTF-8 (`"utf-8"` or `"utf8"`, any case) exists,
+    /// as JSON exchanged between systems must be UTF-8 (RFC 8259).
+    ///
+    /// ```
+    /// let err = truthound_json::JSONDeserializer::with_encoding("latin-1").unwrap_err();
+    /// assert_eq!(err.to_string(), r#"unknown encoding "latin-1"; expected one of: utf-8, utf8"#);
+    /// ```
+    ///
+    /// # Errors
+    /// [`ConfigError::UnknownVariant`] naming the supported encodings.
+    pub fn with_encoding(encoding: &str) -> Result<Self, ConfigError> {
+        crate::check_encoding(encoding)?;
+        Ok(Self::new())
+    }
+}
+
+/// Per-thread parse state, reused between payloads.
+struct Scratch {
+    /// The payload copy simd-json parses (and unescapes strings) in place.
+    input: Vec<u8>,
+    buffers: Buffers,
+    /// The tape's allocation, kept empty between calls.
+    tape: Vec<Node<'static>>,
+    /// Open containers while walking: (is object, entries left).
+    stack: Vec<(bool, usize)>,
+}
+
+impl Scratch {
+    fn new() -> Self {
+        Self {
+            input: Vec::new(),
+            buffers: Buffers::new(512),
+            tape: Vec::new(),
+            stack: Vec::new(),
+        }
+    }
+
+    fn decode(
+        &mut self,
+        payload: &[u8],
+        visitor: &mut dyn ValueVisitor,
+    ) -> Result<(), DeserializeFailure> {
+        self.input.clear();
+        self.input.extend_from_slice(payload);
+        let mut tape = Tape(relifetime(std::mem::take(&mut self.tape)));
+        let result = match simd_json::fill_tape(&mut self.input, &mut self.buffers, &mut tape) {
+            Ok(()) => walk(&tape.0, &mut self.stack, visitor),
+            Err(e) => Err(DeserializeFailure::new(format!("invalid JSON: {e}"))),
+        };
+        self.tape = relifetime(tape.0);
+        result
+    }
+}
+
+/// Empties a tape vector and gives it another lifetime, keeping its allocation (the in-place
+/// `collect` of a `vec::IntoIter` into a vector of a same-layout type reuses the buffer).
+fn relifetime<'b>(mut nodes: Vec<Node<'_>>) -> Vec<Node<'b>> {
+    nodes.clear();
+    nodes
+        .into_iter()
+        .map(|_| Node::Static(StaticNode::Null))
+        .collect()
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::new());
+}
+
+/// Reports the value on `nodes` to `visitor`, depth first, without recursion.
+fn walk(
+    nodes: &[Node<'_>],
+    stack: &mut Vec<(bool, usize)>,
+    visitor: &mut dyn ValueVisitor,
+) -> Result<(), DeserializeFailure> {
+    let truncated = || DeserializeFailure::new("invalid JSON: truncated tape");
+    stack.clear();
+    let mut idx = 0;
+    loop {
+        match *nodes.get(idx).ok_or_else(truncated)? {
+            Node::String(s) => visitor.str(s),
+            Node::Static(node) => scalar(node, visitor),
+            Node::Object { len, .. } => {
+                visitor.begin_object(Some(len));
+                stack.push((true, len));
+            }
+            Node::Array { len, .. } => {
+                visitor.begin_array(Some(len));
+                stack.push((false, len));
+            }
+        }
+        idx += 1;
+        // Close finished containers, then position on the next value (after its key).
+        loop {
+            let Some((is_object, left)) = stack.last_mut() else {
+                return Ok(());
+            };
+            if *left == 0 {
+                if *is_object {
+                    visitor.end_object();
+                } else {
+                    visitor.end_array();
+                }
+                stack.pop();
+                continue;
+            }
+            *left -= 1;
+            if *is_object {
+                match nodes.get(idx) {
+                    Some(Node::String(k)) => visitor.key(k),
+                    _ => return Err(DeserializeFailure::new("invalid JSON: object key expected")),
+                }
+                idx += 1;
+            }
+            break;
+        }
+    }
+}
+
+fn scalar(node: StaticNode, visitor: &mut dyn ValueVisitor) {
+    match node {
+        StaticNode::Null => visitor.null(),
+        StaticNode::Bool(b) => visitor.bool(b),
+        StaticNode::I64(v) => visitor.i64(v),
+        StaticNode::U64(v) => match i64::try_from(v) {
+            Ok(v) => visitor.i64(v),
+            Err(_) => visitor.u64(v),
+        },
+        StaticNode::F64(v) => visitor.f64(v),
+        // 128-bit integers exist when another crate in the build (Polars) turns on simd-json's
+        // `128bit` feature; they are beyond `u64` and are reported as floats.
+        #[allow(unreachable_patterns)]
+        other => match other.cast_f64() {
+            Some(f) => visitor.f64(f),
+            None => visitor.null(),
+        },
+    }
+}
+
+impl MessageDeserializer for JSONDeserializer {
+    fn name(&self) -> &str {
+        "json"
+    }
+
+    fn deserialize_into(
+        &self,
+        payload: &[u8],
+        visitor: &mut dyn ValueVisitor,
+    ) -> Result<(), DeserializeFailure> {
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => scratch.decode(payload, visitor),
+            // A visitor that decodes JSON itself, on the same thread: use a fresh scratch.
+            Err(_) => Scratch::new().decode(payload, visitor),
+        })
+    }
+}
