@@ -1,0 +1,169 @@
+//! Records already in memory -> DataFrame: `MessageFrameBuilder` next to Polars' own NDJSON
+//! reader over the same values joined by newlines.
+//!
+//! Run: `POLARS_MAX_THREADS=1 cargo bench -p truthound-polars --bench frame` for a one-thread
+//! comparison (`MessageFrameBuilder` is single-threaded); without the variable Polars uses every
+//! core, as does the `build_parallel` entry.
+//! `BENCH_MESSAGES` sets the number of records (default 1 000 000, about 200 bytes each).
+
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+use std::io::Cursor;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use polars::prelude::{JsonFormat, JsonReader, SerReader};
+use truthound_json::JSONDeserializer;
+use truthound_polars::MessageFrameBuilder;
+use truthound_streaming_core::{RawMessage, StreamingDataSourceConfig};
+
+/// A demo-like event stream: the payloads (one buffer, like a fetch) and their records.
+struct Events {
+    ndjson: Vec<u8>,
+    messages: Vec<RawMessage>,
+    payload_bytes: usize,
+}
+
+/// A small deterministic generator (xorshift), so runs compare.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[(self.next() % items.len() as u64) as usize]
+    }
+}
+
+fn events(n: usize) -> Events {
+    const ACTIONS: &[&str] = &["login", "logout", "purchase", "view", "add_to_cart"];
+    const COUNTRIES: &[&str] = &["US", "DE", "KR", "JP", "FR", "BR", "IN"];
+    const OS: &[&str] = &["ios", "android", "windows", "macos", "linux"];
+    const TAGS: &[&str] = &["new", "returning", "mobile", "promo", "vip", "beta"];
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut text = String::with_capacity(n * 210);
+    let mut ranges = Vec::with_capacity(n);
+    for i in 0..n {
+        let start = text.len();
+        let secs = 1_704_067_200 + i as u64;
+        let (day, rem) = (secs / 86_400 - 19_723, secs % 86_400);
+        let tags: Vec<String> = (0..1 + rng.next() % 3)
+            .map(|_| format!("\"{}\"", rng.pick(TAGS)))
+            .collect();
+        text.push_str(&format!(
+            r#"{{"user_id": {}, "action": "{}", "timestamp": "2024-01-{:02}T{:02}:{:02}:{:02}Z", "amount": {}.{:02}, "country": "{}", "device": {{"os": "{}", "version": "{}.{}"}}, "tags": [{}]}}"#,
+            rng.next() % 1_000_000,
+            rng.pick(ACTIONS),
+            1 + day % 28,
+            rem / 3600,
+            rem % 3600 / 60,
+            rem % 60,
+            rng.next() % 10_000,
+            rng.next() % 100,
+            rng.pick(COUNTRIES),
+            rng.pick(OS),
+            10 + rng.next() % 8,
+            rng.next() % 10,
+            tags.join(", "),
+        ));
+        ranges.push(start..text.len());
+        text.push('\n');
+    }
+    let ndjson = text.into_bytes();
+    let buffer = Bytes::from(ndjson.clone());
+    let topic: Arc<str> = Arc::from("events");
+    let messages: Vec<RawMessage> = ranges
+        .iter()
+        .zip(0_i64..)
+        .map(|(r, offset)| {
+            RawMessage::new(Arc::clone(&topic), 0, offset, Some(buffer.slice(r.clone())))
+                .with_timestamp(1_704_067_200_000 + offset)
+        })
+        .collect();
+    let payload_bytes = ranges.iter().map(|r| r.len()).sum();
+    Events {
+        ndjson,
+        messages,
+        payload_bytes,
+    }
+}
+
+fn ours(events: &Events) -> polars::prelude::DataFrame {
+    let config = StreamingDataSourceConfig::default().with_include_key(false);
+    let mut builder = MessageFrameBuilder::new(&config, Arc::new(JSONDeserializer::new()));
+    builder.push_batch(&events.messages).expect("decodes");
+    builder.finish().expect("builds").0
+}
+
+fn ours_parallel(events: &Events, threads: usize) -> polars::prelude::DataFrame {
+    let config = StreamingDataSourceConfig::default().with_include_key(false);
+    let deserializer = Arc::new(JSONDeserializer::new());
+    truthound_polars::build_parallel(&config, deserializer, &events.messages, threads)
+        .expect("builds")
+        .frame
+}
+
+fn polars_ndjson(events: &Events) -> polars::prelude::DataFrame {
+    JsonReader::new(Cursor::new(events.ndjson.as_slice()))
+        .with_json_format(JsonFormat::JsonLines)
+        .finish()
+        .expect("polars reads")
+}
+
+fn bench(c: &mut Criterion) {
+    let n: usize = std::env::var("BENCH_MESSAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let events = events(n);
+    let polars_threads = std::env::var("POLARS_MAX_THREADS").unwrap_or_else(|_| {
+        std::thread::available_parallelism()
+            .map(|p| p.get().to_string())
+            .unwrap_or_else(|_| "?".into())
+    });
+    eprintln!(
+        "{n} records, {:.1} MB of payload ({:.0} bytes each); ours: 1 thread, Polars NDJSON reader: {polars_threads} thread(s)",
+        events.payload_bytes as f64 / 1e6,
+        events.payload_bytes as f64 / n as f64,
+    );
+
+    let cores = std::thread::available_parallelism().map_or(1, |p| p.get());
+
+    // All build the same frame.
+    let (a, b) = (ours(&events), polars_ndjson(&events));
+    assert_eq!(a.schema(), b.schema(), "same schema");
+    assert!(a.equals_missing(&b), "same values");
+    assert!(
+        a.equals_missing(&ours_parallel(&events, cores)),
+        "same values in parallel"
+    );
+
+    let mut group = c.benchmark_group("records_to_dataframe");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(15))
+        .throughput(Throughput::Bytes(events.payload_bytes as u64));
+    group.bench_function("truthound_message_frame_builder", |bench| {
+        bench.iter(|| black_box(ours(&events)));
+    });
+    group.bench_function(
+        format!("polars_ndjson_reader_{polars_threads}_threads"),
+        |bench| {
+            bench.iter(|| black_box(polars_ndjson(&events)));
+        },
+    );
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,125 @@
+//! [`PolarsSourceExt`]: DataFrames, LazyFrames and schemas from any streaming source.
+
+use async_trait::async_trait;
+use futures::TryStreamExt;
+use polars::prelude::{IntoLazy, LazyFrame};
+use truthound_streaming_core::{BaseStreamingDataSource, Schema};
+
+use crate::error::Result;
+use crate::frame::{DecodeReport, MessageFrameBuilder, Snapshot};
+
+/// Polars conversion and schema inference for every [`BaseStreamingDataSource`].
+///
+/// Each method reads from the snapshot start (see
+/// [`read_messages`](BaseStreamingDataSource::read_messages)), so [`get_schema`](Self::get_schema)
+/// followed by [`to_polars_lazyframe`](Self::to_polars_lazyframe) gives the whole snapshot, not
+/// what the sample left. Decoding runs on the calling task; it is CPU work of about a second per
+/// few million small records.
+///
+/// Polars' `LazyFrame::collect` blocks in place when it finds a Tokio runtime, which panics on a
+/// current-thread runtime (`#[tokio::main(flavor = "current_thread")]`, plain `#[tokio::test]`):
+/// collect on a multi-threaded runtime, or use [`to_polars_dataframe`](Self::to_polars_dataframe).
+///
+/// ```
+/// use std::sync::Arc;
+/// use truthound_json::JSONDeserializer;
+/// use truthound_polars::PolarsSourceExt;
+/// use truthound_streaming_core::{InMemorySource, StreamingDataSourceConfig};
+///
+/// # futures::executor::block_on(async {
+/// let payloads = (0..250).map(|i| format!(r#"{{"user_id": {i}, "action": "login"}}"#));
+/// let config = StreamingDataSourceConfig::default()
+///     .with_max_messages(200)
+///     .with_schema_sample_size(10)
+///     .with_include_metadata(true);
+/// let mut source =
+///     InMemorySource::from_payloads("events", config, Arc::new(JSONDeserializer::new()), payloads);
+///
+/// let schema = source.get_schema().await?;
+/// assert_eq!(schema.len(), 7);
+/// let df = source.to_polars_lazyframe().await?.collect()?;
+/// assert_eq!(df.height(), 200);
+/// let names: Vec<&str> = df.get_column_names().iter().map(|n| n.as_str()).collect();
+/// assert_eq!(
+///     names,
+///     ["user_id", "action", "_kafka_key", "_kafka_topic", "_kafka_partition", "_kafka_offset", "_kafka_timestamp"]
+/// );
+/// # Ok::<(), truthound_polars::Error>(())
+/// # }).unwrap();
+/// ```
+#[async_trait]
+pub trait PolarsSourceExt: BaseStreamingDataSource {
+    /// Reads the snapshot (up to `max_messages` records) into a DataFrame, with its report.
+    ///
+    /// # Errors
+    /// An invalid configuration, source errors, and with `on_malformed = error` the first record
+    /// that fails to decode.
+    async fn to_polars_dataframe(&mut self) -> Result<Snapshot>;
+
+    /// Reads the snapshot into a LazyFrame (the records are read and decoded now).
+    ///
+    /// # Errors
+    /// As [`to_polars_dataframe`](Self::to_polars_dataframe).
+    async fn to_polars_lazyframe(&mut self) -> Result<LazyFrame>;
+
+    /// Reads the snapshot into a LazyFrame, with the report of skipped records and tombstones.
+    ///
+    /// # Errors
+    /// As [`to_polars_dataframe`](Self::to_polars_dataframe).
+    async fn to_polars_lazyframe_with_report(&mut self) -> Result<(LazyFrame, DecodeReport)>;
+
+    /// Infers the schema from the first `schema_sample_size` records of the snapshot (a separate
+    /// read; malformed records in the sample are skipped).
+    ///
+    /// # Errors
+    /// An invalid configuration and source errors.
+    async fn get_schema(&mut self) -> Result<Schema>;
+}
+
+/// Reads up to `limit` records from the snapshot start into a builder.
+async fn read_snapshot<S: BaseStreamingDataSource + ?Sized>(
+    source: &mut S,
+    limit: usize,
+    sample: bool,
+) -> Result<Snapshot> {
+    let config = source.config().clone();
+    config.validate()?;
+    let mut builder = MessageFrameBuilder::new(&config, source.value_deserializer());
+    if sample {
+        builder = builder.with_on_malformed(truthound_streaming_core::OnMalformed::Skip);
+    }
+    let mut batches = source.read_messages(limit).await?;
+    let mut read = 0;
+    while let Some(batch) = batches.try_next().await? {
+        let take = batch.len().min(limit - read);
+        builder.push_batch(&batch[..take])?;
+        read += take;
+        if read == limit {
+            break;
+        }
+    }
+    drop(batches);
+    builder.finish_snapshot()
+}
+
+#[async_trait]
+impl<T: BaseStreamingDataSource + ?Sized> PolarsSourceExt for T {
+    async fn to_polars_dataframe(&mut self) -> Result<Snapshot> {
+        let limit = self.config().max_messages;
+        read_snapshot(self, limit, false).await
+    }
+
+    async fn to_polars_lazyframe(&mut self) -> Result<LazyFrame> {
+        Ok(self.to_polars_dataframe().await?.frame.lazy())
+    }
+
+    async fn to_polars_lazyframe_with_report(&mut self) -> Result<(LazyFrame, DecodeReport)> {
+        let snapshot = self.to_polars_dataframe().await?;
+        Ok((snapshot.frame.lazy(), snapshot.report))
+    }
+
+    async fn get_schema(&mut self) -> Result<Schema> {
+        let limit = self.config().schema_sample_limit();
+        Ok(read_snapshot(self, limit, true).await?.schema())
+    }
+}
