@@ -1,0 +1,439 @@
+//! Every rule and validator on small in-memory frames.
+
+use polars::prelude::*;
+
+use crate::{
+    CheckOptions, Error, Report, Rule, RuleSet, RulesFormat, Scalar, Severity, Validator, check,
+};
+
+fn run(frame: &DataFrame, column: &str, rule: Rule) -> Report {
+    check(frame, &CheckOptions::new().with_rule(column, rule)).unwrap()
+}
+
+fn count(report: &Report) -> u64 {
+    report.issues.iter().map(|i| i.count).sum()
+}
+
+fn values(report: &Report) -> Vec<Option<String>> {
+    report.issues[0]
+        .samples
+        .iter()
+        .map(|s| s.value.clone())
+        .collect()
+}
+
+#[test]
+fn not_null_counts_nulls_with_locations() {
+    let frame = df!(
+        "user_id" => [Some("a"), None, Some("c"), None],
+        "_kafka_partition" => [0i32, 1, 2, 0],
+        "_kafka_offset" => [10i64, 11, 12, 13],
+    )
+    .unwrap();
+    let report = run(&frame, "user_id", Rule::NotNull);
+    assert_eq!(report.rows, 4);
+    assert_eq!(report.checks, 1);
+    let issue = &report.issues[0];
+    assert_eq!((issue.count, issue.share), (2, 0.5));
+    assert_eq!(issue.severity, Severity::Error);
+    assert_eq!(issue.check, "not_null");
+    let located: Vec<_> = issue
+        .samples
+        .iter()
+        .map(|s| (s.value.clone(), s.partition, s.offset))
+        .collect();
+    assert_eq!(
+        located,
+        [(None, Some(1), Some(11)), (None, Some(0), Some(13))]
+    );
+}
+
+#[test]
+fn allowed_values_for_text_numbers_and_booleans() {
+    let frame = df!(
+        "action" => [Some("login"), Some("jump"), None, Some("logout"), Some("fly")],
+        "code" => [1i64, 2, 3, 4, 1],
+        "flag" => [true, true, false, true, true],
+    )
+    .unwrap();
+    let allowed = |v: Vec<Scalar>| Rule::AllowedValues { values: v };
+    let report = run(
+        &frame,
+        "action",
+        allowed(vec!["login".into(), "logout".into()]),
+    );
+    assert_eq!(count(&report), 2, "nulls pass");
+    assert_eq!(values(&report), [Some("jump".into()), Some("fly".into())]);
+    let report = run(&frame, "code", allowed(vec![1.0.into(), 2.0.into()]));
+    assert_eq!(count(&report), 2);
+    let report = run(&frame, "flag", allowed(vec![Scalar::Bool(true)]));
+    assert_eq!(count(&report), 1);
+    let err = check(
+        &frame,
+        &CheckOptions::new().with_rule("code", allowed(vec!["x".into()])),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::InvalidRule { .. }), "{err}");
+}
+
+#[test]
+fn datetime_iso_8601_and_formats() {
+    let frame = df!(
+        "ts" => [
+            Some("2024-05-01T12:30:00Z"),
+            Some("2024-05-01 12:30:00.123+02:00"),
+            Some("2024-05-01"),
+            Some("2024-02-30"),
+            Some("yesterday"),
+            Some("2024-13-01T00:00:00Z"),
+            None,
+        ],
+        "eu" => ["01/05/2024 12:30", "31/12/2024 00:00", "2024-05-01", "x", "01/05/2024 12:30", "01/05/2024 25:00", "01/05/2024 12:30"],
+    )
+    .unwrap();
+    let report = run(&frame, "ts", Rule::Datetime { format: None });
+    assert_eq!(count(&report), 3);
+    assert_eq!(
+        values(&report),
+        [
+            Some("2024-02-30".into()),
+            Some("yesterday".into()),
+            Some("2024-13-01T00:00:00Z".into())
+        ]
+    );
+    let report = run(
+        &frame,
+        "eu",
+        Rule::Datetime {
+            format: Some("%d/%m/%Y %H:%M".into()),
+        },
+    );
+    assert_eq!(count(&report), 3);
+}
+
+#[test]
+fn datetime_with_an_offset_format() {
+    let frame = df!("ts" => ["2024-05-01 12:30:00 +0200", "2024-05-01 12:30:00", "nope"]).unwrap();
+    let report = run(
+        &frame,
+        "ts",
+        Rule::Datetime {
+            format: Some("%Y-%m-%d %H:%M:%S %z".into()),
+        },
+    );
+    assert_eq!(count(&report), 2);
+}
+
+#[test]
+fn unique_counts_repeats() {
+    let frame = df!("id" => [Some(1i64), Some(2), Some(1), Some(1), None, None]).unwrap();
+    let report = run(&frame, "id", Rule::Unique);
+    assert_eq!(count(&report), 2);
+    assert_eq!(report.issues[0].severity, Severity::Warning);
+    assert_eq!(values(&report), [Some("1".into()), Some("1".into())]);
+}
+
+#[test]
+fn range_on_numbers_and_text() {
+    let frame = df!(
+        "amount" => [Some(-1.0), Some(0.0), Some(50.5), Some(100.0), Some(100.5), None],
+        "text" => [Some("5"), Some("abc"), Some("500"), Some("7.5"), None, Some("-3")],
+    )
+    .unwrap();
+    let range = Rule::Range {
+        min: Some(0.0),
+        max: Some(100.0),
+    };
+    assert_eq!(count(&run(&frame, "amount", range.clone())), 2);
+    let report = run(&frame, "text", range);
+    assert_eq!(count(&report), 3, "a non-number is out of range");
+    let only_max = Rule::Range {
+        min: None,
+        max: Some(50.0),
+    };
+    assert_eq!(count(&run(&frame, "amount", only_max)), 3);
+}
+
+#[test]
+fn regex_matches_whole_values() {
+    let frame = df!("country" => [Some("US"), Some("DE"), Some("usa"), Some("XUS"), None]).unwrap();
+    let report = run(
+        &frame,
+        "country",
+        Rule::Regex {
+            pattern: "[A-Z]{2}".into(),
+        },
+    );
+    assert_eq!(count(&report), 2);
+    let err = check(
+        &frame,
+        &CheckOptions::new().with_rule(
+            "country",
+            Rule::Regex {
+                pattern: "([A-Z".into(),
+            },
+        ),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::InvalidRule { .. }), "{err}");
+}
+
+#[test]
+fn length_counts_characters() {
+    let frame =
+        df!("name" => [Some("ab"), Some("abcd"), Some("é"), Some("abcdefg"), None]).unwrap();
+    let report = run(
+        &frame,
+        "name",
+        Rule::Length {
+            min: Some(2),
+            max: Some(4),
+        },
+    );
+    assert_eq!(count(&report), 2);
+    assert_eq!(values(&report), [Some("é".into()), Some("abcdefg".into())]);
+}
+
+#[test]
+fn null_validator_on_chosen_columns_and_skips_metadata_by_default() {
+    let frame = df!(
+        "a" => [Some(1i64), None, None],
+        "b" => [None, Some("x"), Some("y")],
+        "_kafka_key" => [None::<&str>, None, None],
+    )
+    .unwrap();
+    let options = CheckOptions::new().with_validators([Validator::Null]);
+    let report = check(&frame, &options).unwrap();
+    assert_eq!(report.columns, ["a", "b"]);
+    assert_eq!(
+        report.issues.iter().map(|i| i.count).collect::<Vec<_>>(),
+        [2, 1]
+    );
+    let report = check(&frame, &options.clone().with_columns(["b"])).unwrap();
+    assert_eq!(report.issues.len(), 1);
+    assert_eq!(report.issues[0].column, "b");
+}
+
+#[test]
+fn type_validator_finds_the_minority_kinds() {
+    // A field with mixed types, kept as JSON text by the adapter.
+    let frame = df!(
+        "id" => [Some("1"), Some("2"), Some("\"three\""), Some("4"), Some("true"), None],
+        "plain" => ["x", "y", "z", "12", "w", "v"],
+        "n" => [1i64, 2, 3, 4, 5, 6],
+    )
+    .unwrap();
+    let report = check(
+        &frame,
+        &CheckOptions::new().with_validators([Validator::Type]),
+    )
+    .unwrap();
+    assert_eq!(report.issues.len(), 2);
+    let id = &report.issues[0];
+    assert_eq!((id.column.as_str(), id.count), ("id", 2));
+    assert_eq!(id.description, "type (mostly number; 1 string, 1 boolean)");
+    assert_eq!(id.severity, Severity::Warning);
+    let plain = &report.issues[1];
+    assert_eq!((plain.column.as_str(), plain.count), ("plain", 1));
+    assert_eq!(plain.samples[0].value.as_deref(), Some("12"));
+}
+
+#[test]
+fn json_text_columns_compare_strings_without_quotes() {
+    let frame = df!("action" => ["\"login\"", "\"jump\"", "3"]).unwrap();
+    let options = CheckOptions::new()
+        .with_json_text_columns(["action"])
+        .with_rule(
+            "action",
+            Rule::AllowedValues {
+                values: vec!["login".into()],
+            },
+        );
+    let report = check(&frame, &options).unwrap();
+    assert_eq!(count(&report), 2);
+}
+
+#[test]
+fn struct_fields_by_path() {
+    let os = Series::new("os".into(), [Some("ios"), Some("beos"), None]);
+    let device = StructChunked::from_series("device".into(), 3, [os].iter())
+        .unwrap()
+        .into_series();
+    let frame = DataFrame::new_infer_height(vec![device.into()]).unwrap();
+    let report = run(
+        &frame,
+        "device.os",
+        Rule::AllowedValues {
+            values: vec!["ios".into(), "android".into()],
+        },
+    );
+    assert_eq!(count(&report), 1);
+    assert_eq!(report.issues[0].column, "device.os");
+    assert!(matches!(
+        check(
+            &frame,
+            &CheckOptions::new().with_rule("device.cpu", Rule::NotNull)
+        ),
+        Err(Error::UnknownColumn { .. })
+    ));
+}
+
+#[test]
+fn unknown_columns_and_unfit_rules_fail_before_work() {
+    let frame = df!("a" => [1i64], "s" => ["x"]).unwrap();
+    let err = check(
+        &frame,
+        &CheckOptions::new().with_rule("nope", Rule::NotNull),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unknown column \"nope\" (rule not_null); the frame has: a, s"
+    );
+    let err = check(
+        &frame,
+        &CheckOptions::new()
+            .with_validators([Validator::Null])
+            .with_columns(["zzz"]),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::UnknownColumn { .. }));
+    let err = check(
+        &frame,
+        &CheckOptions::new().with_rule(
+            "a",
+            Rule::Length {
+                min: Some(1),
+                max: None,
+            },
+        ),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::UnsupportedType { .. }), "{err}");
+}
+
+#[test]
+fn all_checks_run_in_one_lazy_pass() {
+    let frame = df!("a" => [Some(1i64), None, Some(300)], "b" => ["x", "y", "x"]).unwrap();
+    let options = CheckOptions::new()
+        .with_validators([Validator::Null, Validator::Type])
+        .with_rule(
+            "a",
+            Rule::Range {
+                min: Some(0.0),
+                max: Some(100.0),
+            },
+        )
+        .with_rule("b", Rule::Unique);
+    let report = check(frame.lazy(), &options).unwrap();
+    assert_eq!(
+        report.checks, 5,
+        "null a, null b, type b, range a, unique b"
+    );
+    assert_eq!(report.issues.len(), 3);
+    assert!(report.fails(Severity::Error));
+    assert_eq!(report.max_severity(), Some(Severity::Error));
+}
+
+#[test]
+fn empty_frames_have_no_issues() {
+    let frame = df!("a" => Vec::<i64>::new()).unwrap();
+    let report = run(&frame, "a", Rule::NotNull);
+    assert_eq!(report.rows, 0);
+    assert!(report.issues.is_empty());
+    assert!(report.to_string().contains("no issues found"));
+}
+
+#[test]
+fn rules_files_in_three_formats() {
+    let toml = r#"
+[columns.user_id]
+rules = ["not_null"]
+[columns.action]
+rules = [{ type = "allowed_values", values = ["login", "logout", "purchase"] }]
+[columns.timestamp]
+rules = ["not_null", { type = "datetime", severity = "warning" }]
+"#;
+    let yaml = r#"
+columns:
+  user_id:
+    rules: [not_null]
+  action:
+    rules:
+      - { type: allowed_values, values: [login, logout, purchase] }
+  timestamp:
+    rules: [not_null, { type: datetime, severity: warning }]
+"#;
+    let json = r#"{"columns": {
+  "user_id": {"rules": ["not_null"]},
+  "action": {"rules": [{"type": "allowed_values", "values": ["login", "logout", "purchase"]}]},
+  "timestamp": {"rules": ["not_null", {"type": "datetime", "severity": "warning"}]}
+}}"#;
+    let a = RuleSet::parse(toml, RulesFormat::Toml).unwrap();
+    let b = RuleSet::parse(yaml, RulesFormat::Yaml).unwrap();
+    let c = RuleSet::parse(json, RulesFormat::Json).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a, c);
+    assert_eq!(a.len(), 4);
+    assert_eq!(
+        a.columns.keys().collect::<Vec<_>>(),
+        ["user_id", "action", "timestamp"]
+    );
+    assert_eq!(
+        a.columns["timestamp"].rules[1].severity(),
+        Severity::Warning
+    );
+}
+
+#[test]
+fn rules_file_errors_point_at_the_line() {
+    let toml =
+        "[columns.user_id]\nrules = [\"not_null\"]\n[columns.action]\nrules = [\"not_nul\"]\n";
+    let err = RuleSet::parse(toml, RulesFormat::Toml).unwrap_err();
+    let Error::RulesFile { line, message, .. } = &err else {
+        panic!("{err}");
+    };
+    assert_eq!(*line, Some(4), "{err}");
+    assert!(message.contains("unknown rule `not_nul`"), "{message}");
+
+    let toml = "[columns.amount]\nrules = [{ type = \"range\", minimum = 0 }]\n";
+    let err = RuleSet::parse(toml, RulesFormat::Toml).unwrap_err();
+    assert!(err.to_string().starts_with("rules:2:"), "{err}");
+    assert!(err.to_string().contains("range"), "{err}");
+
+    let yaml = "columns:\n  a:\n    rules:\n      - allowed_values\n";
+    let err = RuleSet::parse(yaml, RulesFormat::Yaml).unwrap_err();
+    let Error::RulesFile { line, .. } = &err else {
+        panic!("{err}");
+    };
+    assert_eq!(*line, Some(4), "{err}");
+
+    let json = "{\"columns\": {\n \"a\": {\"rules\": [\"nope\"]}}}";
+    let err = RuleSet::parse(json, RulesFormat::Json).unwrap_err();
+    assert!(err.to_string().starts_with("rules:2:"), "{err}");
+}
+
+#[test]
+fn report_renders_as_table_and_json() {
+    let frame = df!(
+        "user_id" => [Some("a"), None],
+        "_kafka_partition" => [0i32, 2],
+        "_kafka_offset" => [5i64, 9],
+    )
+    .unwrap();
+    let report = run(&frame, "user_id", Rule::NotNull);
+    let table = report.to_string();
+    assert!(
+        table.starts_with("Checked 2 rows, 1 columns, 1 checks: 1 issue (1 error)."),
+        "{table}"
+    );
+    assert!(table.contains("SEVERITY"), "{table}");
+    assert!(table.contains("null (p2@9)"), "{table}");
+    let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+    assert_eq!(json["rows"], 2);
+    assert_eq!(json["issues"][0]["check"], "not_null");
+    assert_eq!(json["issues"][0]["severity"], "error");
+    assert_eq!(json["issues"][0]["share"], 0.5);
+    assert_eq!(json["issues"][0]["samples"][0]["partition"], 2);
+    assert_eq!(json["issues"][0]["samples"][0]["offset"], 9);
+}
