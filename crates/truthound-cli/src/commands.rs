@@ -1,0 +1,217 @@
+//! The commands: `info`, `schema`, `snapshot` and `check`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use serde_json::json;
+use tokio::runtime::Runtime;
+use truthound_checks::{CheckOptions, Rule, RuleSet, Severity, Validator};
+use truthound_kafka::KafkaDataSource;
+use truthound_polars::PolarsSourceExt;
+
+use crate::output::{self, OutputFormat};
+use crate::source::{SourceArgs, read_snapshot};
+
+/// `truthound info`: partitions, their offsets and the group's committed offsets.
+pub(crate) async fn info(args: &SourceArgs) -> anyhow::Result<ExitCode> {
+    let config = args.config(false)?;
+    let mut source = KafkaDataSource::new(config)?;
+    let info = source.topic_info().await?;
+    let offsets = source.get_topic_offsets().await?;
+    let committed = match &args.group {
+        Some(_) => Some(source.get_committed_offsets().await?),
+        None => None,
+    };
+    let total: i64 = offsets.values().map(|(b, e)| e - b).sum();
+    let mut text = format!(
+        "topic {}: {} partition{}, {total} message{}",
+        info.topic,
+        info.partition_count,
+        if info.partition_count == 1 { "" } else { "s" },
+        if total == 1 { "" } else { "s" }
+    );
+    let group_header = args
+        .group
+        .as_ref()
+        .map_or(String::new(), |g| format!("  COMMITTED ({g})"));
+    text += &format!(
+        "\n{:>9}  {:>12}  {:>12}  {:>10}{group_header}\n",
+        "PARTITION", "BEGINNING", "END", "MESSAGES"
+    );
+    for (partition, (begin, end)) in &offsets {
+        let committed = committed.as_ref().map_or(String::new(), |c| {
+            format!(
+                "  {}",
+                c.get(partition)
+                    .filter(|o| **o >= 0)
+                    .map_or("-".to_owned(), i64::to_string)
+            )
+        });
+        text += &format!(
+            "{partition:>9}  {begin:>12}  {end:>12}  {:>10}{committed}\n",
+            end - begin
+        );
+    }
+    crate::emit(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `truthound schema`: the schema inferred from the first messages.
+pub(crate) async fn schema(args: &SourceArgs, _quiet: bool) -> anyhow::Result<ExitCode> {
+    let config = args.config(false)?;
+    let mut source = KafkaDataSource::new(config)?;
+    let schema = source.get_schema().await?;
+    crate::emit(&schema.to_string())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Flags of `truthound snapshot`.
+#[derive(Debug, Args)]
+pub(crate) struct SnapshotArgs {
+    #[command(flatten)]
+    pub(crate) source: SourceArgs,
+    /// The output file; `-` for stdout. The format comes from the extension (.parquet,
+    /// .csv, .ndjson/.jsonl, .arrow/.ipc/.feather) unless --output-format says.
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) output: PathBuf,
+    /// The output format (needed for stdout, which defaults to ndjson).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub(crate) output_format: Option<OutputFormat>,
+}
+
+/// `truthound snapshot`: the snapshot to a file.
+pub(crate) fn snapshot(
+    runtime: &Runtime,
+    args: &SnapshotArgs,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
+    let format = output::choose(&args.output, args.output_format)?;
+    let config = args.source.config(false)?;
+    let mut snapshot = runtime.block_on(read_snapshot(config, quiet))?;
+    output::write(&mut snapshot.frame, &args.output, format)?;
+    if args.output.as_os_str() != "-" && !quiet {
+        eprintln!(
+            "wrote {} rows, {} columns to {} ({format:?}){}",
+            snapshot.frame.height(),
+            snapshot.frame.width(),
+            args.output.display(),
+            skipped_note(&snapshot.report)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn skipped_note(report: &truthound_polars::DecodeReport) -> String {
+    match report.skipped.first() {
+        None => String::new(),
+        Some(first) => format!(
+            "; {} message{} could not be decoded and {} skipped (first: partition {} offset {}: {})",
+            report.skipped.len(),
+            if report.skipped.len() == 1 { "" } else { "s" },
+            if report.skipped.len() == 1 {
+                "was"
+            } else {
+                "were"
+            },
+            first.partition,
+            first.offset,
+            first.reason
+        ),
+    }
+}
+
+/// Flags of `truthound check`.
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    #[command(flatten)]
+    pub(crate) source: SourceArgs,
+    /// A rules file: TOML, or YAML (.yaml/.yml) or JSON (.json). See docs/demo-rules.toml.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) rules: Option<PathBuf>,
+    /// A column that must not be null (repeatable).
+    #[arg(long, value_name = "COLUMN")]
+    pub(crate) not_null: Vec<String>,
+    /// Validators to run: null, type (comma-separated). Without --rules, --not-null or
+    /// --validators: null,type on every column.
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub(crate) validators: Vec<String>,
+    /// The columns the validators run on (comma-separated; default: all but metadata).
+    #[arg(long, value_delimiter = ',', value_name = "COLUMNS")]
+    pub(crate) columns: Vec<String>,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Exit with 1 when an issue has this severity or worse: info, warning or error.
+    #[arg(long, value_name = "SEVERITY", default_value = "error", value_parser = parse_severity)]
+    pub(crate) fail_on: Severity,
+    /// Sample values shown per issue.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub(crate) samples: usize,
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse()
+        .map_err(|e: truthound_checks::Error| e.to_string())
+}
+
+/// `truthound check`: the report, and an exit code for CI.
+pub(crate) fn check(runtime: &Runtime, args: &CheckArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    // Everything about the checks is validated before the topic is read.
+    let mut options = CheckOptions::new().with_sample_size(args.samples);
+    if let Some(path) = &args.rules {
+        options = options.with_rules(RuleSet::from_path(path)?);
+    }
+    for column in &args.not_null {
+        options = options.with_rule(column.clone(), Rule::NotNull);
+    }
+    let validators = args
+        .validators
+        .iter()
+        .map(|v| v.parse::<Validator>())
+        .collect::<Result<Vec<_>, _>>()?;
+    options = if validators.is_empty() && options.rules.is_empty() {
+        options.with_validators([Validator::Null, Validator::Type])
+    } else {
+        options.with_validators(validators)
+    };
+    options = options.with_columns(args.columns.clone());
+
+    // The metadata columns locate the samples.
+    let config = args.source.config(true)?;
+    let prefix = config.streaming.metadata_prefix.clone();
+    let topic = config.topic.clone();
+    let snapshot = runtime.block_on(read_snapshot(config, quiet))?;
+    let json_text: Vec<String> = snapshot
+        .report
+        .notes
+        .iter()
+        .map(|n| n.path.join("."))
+        .collect();
+    options = options
+        .with_metadata_prefix(prefix)
+        .with_json_text_columns(json_text);
+    let report = truthound_checks::check(&snapshot.frame, &options)?;
+
+    if args.json {
+        let mut value = serde_json::to_value(&report)?;
+        if let Some(map) = value.as_object_mut() {
+            map.insert("topic".to_owned(), json!(topic));
+            map.insert("skipped".to_owned(), json!(snapshot.report.skipped.len()));
+            map.insert("fail_on".to_owned(), json!(args.fail_on.as_str()));
+            map.insert("failed".to_owned(), json!(report.fails(args.fail_on)));
+        }
+        crate::emit(&format!("{}\n", serde_json::to_string_pretty(&value)?))?;
+    } else {
+        crate::emit(&format!(
+            "Topic {topic}: {} messages in the snapshot{}.\n{report}",
+            report.rows,
+            skipped_note(&snapshot.report)
+        ))?;
+    }
+    Ok(if report.fails(args.fail_on) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,97 @@
+//! `truthound`: is what is on this Kafka topic any good? Topic info, inferred schemas, snapshots
+//! to files, and data-quality checks that can gate a CI pipeline.
+//!
+//! Every command takes a bounded, exact snapshot of a topic (`kafka://host:port/topic`), up to
+//! `--max-messages` messages, through `truthound-kafka` and `truthound-polars`.
+//!
+//! Exit codes: 0 success (for `check`: nothing at or above `--fail-on`), 1 `check` found
+//! issues at or above `--fail-on`, 2 usage, configuration, connection, authentication or other
+//! errors.
+//!
+//! # Layout
+//! - `source`: the flags shared by every command and the snapshot read, with its progress bar.
+//! - `commands`: `info`, `schema`, `snapshot` and `check`.
+//! - `output`: writing a snapshot as Parquet, CSV, NDJSON or Arrow IPC.
+//! - `demo_fill`: the hidden `demo-fill` command that fills the demo topic.
+
+mod commands;
+mod demo_fill;
+mod output;
+mod source;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::commands::{CheckArgs, SnapshotArgs};
+use crate::source::SourceArgs;
+
+const AFTER_HELP: &str = "\
+Secrets and connection settings can also come from the environment:
+  TRUTHOUND_SECURITY_PROTOCOL  TRUTHOUND_SASL_MECHANISM  TRUTHOUND_SASL_USERNAME
+  TRUTHOUND_SASL_PASSWORD      TRUTHOUND_SSL_CAFILE      TRUTHOUND_SSL_CERTFILE
+  TRUTHOUND_SSL_KEYFILE
+Exit codes: 0 ok; 1 `check` found issues at or above --fail-on; 2 usage, connection,
+authentication or other errors.";
+
+/// Inspect, snapshot and check Kafka topics.
+#[derive(Debug, Parser)]
+#[command(name = "truthound", version, about, after_help = AFTER_HELP)]
+struct Cli {
+    /// No progress bar.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Partitions with their beginning and end offsets, and committed offsets for --group.
+    Info(SourceArgs),
+    /// The schema inferred from the first messages of the snapshot.
+    Schema(SourceArgs),
+    /// Write a snapshot of the topic to a file: Parquet, CSV, NDJSON or Arrow IPC.
+    Snapshot(SnapshotArgs),
+    /// Check the snapshot against rules and validators; print a report.
+    #[command(after_help = AFTER_HELP)]
+    Check(CheckArgs),
+    /// Fill a topic with the demo's events (used by `cargo xtask demo`).
+    #[command(hide = true)]
+    DemoFill(demo_fill::DemoFillArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Writes to stdout; a closed pipe (`truthound check ... | head`) is not an error.
+pub(crate) fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    match cli.command {
+        Command::Info(args) => runtime.block_on(commands::info(&args)),
+        Command::Schema(args) => runtime.block_on(commands::schema(&args, cli.quiet)),
+        Command::Snapshot(args) => commands::snapshot(&runtime, &args, cli.quiet),
+        Command::Check(args) => commands::check(&runtime, &args, cli.quiet),
+        Command::DemoFill(args) => runtime.block_on(demo_fill::run(&args)),
+    }
+}

@@ -1,0 +1,233 @@
+//! The flags every command shares, the source they configure, and the snapshot read with its
+//! progress bar.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use truthound_kafka::{KafkaDataSource, KafkaDataSourceConfig, ReadProgress, SaslMechanism};
+use truthound_polars::{PolarsSourceExt, Snapshot};
+use truthound_streaming_core::{AutoOffsetReset, DeserializerType};
+
+/// The format of the messages' values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ValueFormat {
+    /// JSON documents: objects become rows, one column per field.
+    Json,
+    /// Avro: with --avro-schema (raw datums) or --schema-registry (Confluent framing).
+    Avro,
+    /// UTF-8 text: one `value` column.
+    String,
+    /// Raw bytes: one `value` column.
+    Bytes,
+}
+
+/// Where the snapshot starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum StartAt {
+    Earliest,
+    Latest,
+    Offset(i64),
+    /// Milliseconds since the epoch.
+    Timestamp(i64),
+}
+
+fn parse_start(s: &str) -> Result<StartAt, String> {
+    match s {
+        "earliest" => Ok(StartAt::Earliest),
+        "latest" => Ok(StartAt::Latest),
+        _ => {
+            if let Some(n) = s.strip_prefix("offset:") {
+                n.parse()
+                    .map(StartAt::Offset)
+                    .map_err(|_| format!("{n:?} is not an offset (a whole number, 0 or more)"))
+            } else if let Some(t) = s.strip_prefix("timestamp:") {
+                chrono::DateTime::parse_from_rfc3339(t)
+                    .map(|t| StartAt::Timestamp(t.timestamp_millis()))
+                    .map_err(|e| {
+                        format!("{t:?} is not an RFC 3339 time such as 2026-01-31T12:00:00Z: {e}")
+                    })
+            } else {
+                Err(format!(
+                    "{s:?}: expected earliest, latest, offset:N or timestamp:RFC3339"
+                ))
+            }
+        }
+    }
+}
+
+/// The topic to read and how (shared by every command).
+#[derive(Debug, Args)]
+pub(crate) struct SourceArgs {
+    /// The topic: kafka://host:port[,host:port...]/topic[?option=value&...] (options as in
+    /// KafkaDataSourceConfig, e.g. ?isolation_level=read_uncommitted).
+    #[arg(value_name = "URL")]
+    pub(crate) url: String,
+    /// The most messages the snapshot holds, shared fairly between partitions.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub(crate) max_messages: usize,
+    /// Where to start: earliest, latest (the last --max-messages messages), offset:N (in every
+    /// partition read) or timestamp:RFC3339.
+    #[arg(long, value_name = "POSITION", value_parser = parse_start)]
+    pub(crate) from: Option<StartAt>,
+    /// Read only this partition.
+    #[arg(long, value_name = "N")]
+    pub(crate) partition: Option<i32>,
+    /// Consumer group: the snapshot starts at its committed offsets (where it has some), and
+    /// `info` shows them.
+    #[arg(long, value_name = "GROUP")]
+    pub(crate) group: Option<String>,
+    /// The format of message values.
+    #[arg(long, value_enum, default_value_t = ValueFormat::Json)]
+    pub(crate) format: ValueFormat,
+    /// Avro writer schema (a JSON file) for --format avro with raw Avro values.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) avro_schema: Option<PathBuf>,
+    /// Schema registry URL for --format avro with Confluent-framed values.
+    #[arg(long, value_name = "URL")]
+    pub(crate) schema_registry: Option<String>,
+    /// Add the _kafka_topic, _kafka_partition, _kafka_offset and _kafka_timestamp columns.
+    #[arg(long)]
+    pub(crate) include_metadata: bool,
+    /// The longest the read may take, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub(crate) timeout: f64,
+    /// PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.
+    #[arg(long, env = "TRUTHOUND_SECURITY_PROTOCOL", value_name = "PROTOCOL")]
+    pub(crate) security_protocol: Option<String>,
+    /// PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
+    #[arg(long, env = "TRUTHOUND_SASL_MECHANISM", value_name = "MECHANISM")]
+    pub(crate) sasl_mechanism: Option<String>,
+    /// SASL user name.
+    #[arg(long, env = "TRUTHOUND_SASL_USERNAME", value_name = "USER")]
+    pub(crate) sasl_username: Option<String>,
+    /// SASL password (prefer the environment variable: a flag shows in `ps`).
+    #[arg(
+        long,
+        env = "TRUTHOUND_SASL_PASSWORD",
+        hide_env_values = true,
+        value_name = "PASSWORD"
+    )]
+    pub(crate) sasl_password: Option<String>,
+    /// PEM file of the certificate authorities to trust.
+    #[arg(long, env = "TRUTHOUND_SSL_CAFILE", value_name = "FILE")]
+    pub(crate) ssl_cafile: Option<String>,
+    /// PEM file of the client certificate.
+    #[arg(long, env = "TRUTHOUND_SSL_CERTFILE", value_name = "FILE")]
+    pub(crate) ssl_certfile: Option<String>,
+    /// PEM file of the client key.
+    #[arg(long, env = "TRUTHOUND_SSL_KEYFILE", value_name = "FILE")]
+    pub(crate) ssl_keyfile: Option<String>,
+}
+
+impl SourceArgs {
+    /// The source configuration the flags describe; `metadata` forces the metadata columns.
+    pub(crate) fn config(&self, metadata: bool) -> anyhow::Result<KafkaDataSourceConfig> {
+        let mut config = KafkaDataSourceConfig::from_connection_string(&self.url)?
+            .with_max_messages(self.max_messages)
+            .with_consume_timeout(Duration::from_secs_f64(self.timeout.max(0.001)))
+            .with_include_metadata(self.include_metadata || metadata)
+            .with_deserializer_type(match self.format {
+                ValueFormat::Json => DeserializerType::Json,
+                ValueFormat::Avro => DeserializerType::Avro,
+                ValueFormat::String => DeserializerType::String,
+                ValueFormat::Bytes => DeserializerType::Bytes,
+            });
+        match self.from {
+            None => {}
+            Some(StartAt::Earliest) => {
+                config = config.with_auto_offset_reset(AutoOffsetReset::Earliest);
+            }
+            Some(StartAt::Latest) => {
+                config = config.with_auto_offset_reset(AutoOffsetReset::Latest)
+            }
+            Some(StartAt::Offset(n)) => config = config.with_start_offset(n),
+            Some(StartAt::Timestamp(ms)) => config = config.with_start_timestamp(ms),
+        }
+        if let Some(p) = self.partition {
+            config = config.with_partition(p);
+        }
+        if let Some(g) = &self.group {
+            config = config.with_group_id(g.clone());
+        }
+        if let Some(path) = &self.avro_schema {
+            let schema = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the Avro schema {}", path.display()))?;
+            config = config.with_avro_schema(schema);
+        }
+        if let Some(url) = &self.schema_registry {
+            config = config.with_schema_registry_url(url.clone());
+        }
+        if let Some(p) = &self.security_protocol {
+            config = config.with_security_protocol(p.parse().map_err(anyhow::Error::msg)?);
+        }
+        if self.sasl_mechanism.is_some()
+            || self.sasl_username.is_some()
+            || self.sasl_password.is_some()
+        {
+            let mechanism: SaslMechanism =
+                self.sasl_mechanism.as_deref().unwrap_or("PLAIN").parse()?;
+            config = config.with_sasl(
+                mechanism,
+                self.sasl_username.clone().unwrap_or_default(),
+                self.sasl_password.clone().unwrap_or_default(),
+            );
+        }
+        if self.ssl_cafile.is_some() || self.ssl_certfile.is_some() || self.ssl_keyfile.is_some() {
+            config = config.with_ssl_files(
+                self.ssl_cafile.clone(),
+                self.ssl_certfile.clone(),
+                self.ssl_keyfile.clone(),
+            );
+        }
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+/// Reads the snapshot into a DataFrame, with a progress bar on stderr when it is a terminal
+/// and `quiet` is off.
+pub(crate) async fn read_snapshot(
+    config: KafkaDataSourceConfig,
+    quiet: bool,
+) -> anyhow::Result<Snapshot> {
+    let mut source = KafkaDataSource::new(config)?;
+    let bar = (!quiet && std::io::stderr().is_terminal()).then(progress_bar);
+    if let Some(bar) = &bar {
+        let bar = bar.clone();
+        let started = Instant::now();
+        source = source.with_progress(move |p: &ReadProgress| update(&bar, p, started));
+    }
+    let snapshot = source.to_polars_dataframe().await;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    Ok(snapshot?)
+}
+
+fn progress_bar() -> ProgressBar {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} messages  {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+fn update(bar: &ProgressBar, p: &ReadProgress, started: Instant) {
+    let secs = started.elapsed().as_secs_f64().max(1e-3);
+    bar.set_length(p.expected as u64);
+    bar.set_position(p.messages as u64);
+    bar.set_message(format!(
+        "{:.1} MB, {:.0} msg/s, {}/{} partitions done",
+        p.bytes as f64 / 1e6,
+        p.messages as f64 / secs,
+        p.partitions_done,
+        p.partitions
+    ));
+}

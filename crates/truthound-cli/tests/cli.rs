@@ -1,0 +1,546 @@
+//! The `truthound` binary against the test broker: every command, every output format read
+//! back, exit codes, report counts, the JSON report's shape, and errors for bad input.
+//!
+//! Needs `TRUTHOUND_TEST_BROKER`: run with `cargo xtask test` (it starts the broker). Without it
+//! the tests fail, naming `cargo xtask test`; they never skip.
+
+// Helpers outside #[test] functions panic on purpose, like the tests.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Cursor;
+use std::path::Path;
+use std::process::Command;
+
+use assert_cmd::assert::OutputAssertExt;
+use bytes::Bytes;
+use polars::prelude::*;
+use serde_json::{Value, json};
+use truthound_kafka_client::{ClientConfig, KafkaClient, ProduceOptions, ProduceRecord};
+use truthound_tests::{broker_address, unique_topic};
+
+fn truthound() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_truthound"))
+}
+
+fn url(topic: &str) -> String {
+    format!("kafka://{}/{topic}", broker_address())
+}
+
+/// Creates a topic with `partitions` partitions; event `i` goes to partition `i % partitions`.
+fn topic_with(prefix: &str, partitions: i32, events: &[Value]) -> String {
+    let topic = unique_topic(prefix);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = KafkaClient::connect(ClientConfig::new([broker_address()]))
+            .await
+            .unwrap();
+        client.create_topic(&topic, partitions, 1).await.unwrap();
+        for p in 0..partitions {
+            let records: Vec<ProduceRecord> = events
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i as i32 % partitions == p)
+                .map(|(_, e)| ProduceRecord::new(Bytes::from(e.to_string())))
+                .collect();
+            for chunk in records.chunks(500) {
+                client
+                    .produce(&topic, p, chunk.to_vec(), ProduceOptions::default())
+                    .await
+                    .unwrap();
+            }
+        }
+    });
+    topic
+}
+
+/// `n` flat events; the bad rows are: null user_id when `i % 10 == 3`, action "jump" when
+/// `i % 20 == 5`, timestamp "not a time" when `i % 25 == 7`, amount 5000 when `i % 40 == 11`.
+fn events(n: usize) -> Vec<Value> {
+    (0..n)
+        .map(|i| {
+            json!({
+                "user_id": if i % 10 == 3 { Value::Null } else { json!(format!("u{i}")) },
+                "action": if i % 20 == 5 { "jump" } else { ["login", "logout", "purchase"][i % 3] },
+                "timestamp": if i % 25 == 7 {
+                    "not a time".to_owned()
+                } else {
+                    format!("2026-11-01T10:{:02}:{:02}Z", (i / 60) % 60, i % 60)
+                },
+                "amount": if i % 40 == 11 { 5000.0 } else { (i % 100) as f64 + 0.5 },
+            })
+        })
+        .collect()
+}
+
+fn bad(n: usize, m: usize, r: usize) -> u64 {
+    (0..n).filter(|i| i % m == r).count() as u64
+}
+
+const RULES: &str = r#"
+[columns.user_id]
+rules = ["not_null"]
+[columns.action]
+rules = [{ type = "allowed_values", values = ["login", "logout", "purchase"] }]
+[columns.timestamp]
+rules = ["not_null", { type = "datetime" }]
+[columns.amount]
+rules = [{ type = "range", min = 0, max = 1000, severity = "warning" }]
+"#;
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+fn stdout_json(output: &std::process::Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+fn issue<'a>(report: &'a Value, column: &str, check: &str) -> &'a Value {
+    report["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["column"] == column && i["check"] == check)
+        .unwrap_or_else(|| panic!("no {check} issue for {column} in {report:#}"))
+}
+
+#[test]
+fn info_lists_partitions_offsets_and_committed_offsets() {
+    let topic = topic_with("cli-info", 3, &events(30));
+    let output = truthound().args(["info", &url(&topic)]).output().unwrap();
+    output.clone().assert().success();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.starts_with(&format!("topic {topic}: 3 partitions, 30 messages\n")),
+        "{text}"
+    );
+    assert!(text.contains("PARTITION"), "{text}");
+    for p in 0..3 {
+        assert!(
+            text.lines()
+                .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                    == [&p.to_string(), "0", "10", "10"]),
+            "{text}"
+        );
+    }
+    let output = truthound()
+        .args(["info", &url(&topic), "--group", "nobody"])
+        .output()
+        .unwrap();
+    output.clone().assert().success();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("COMMITTED (nobody)"), "{text}");
+}
+
+#[test]
+fn schema_prints_the_inferred_schema() {
+    let topic = topic_with("cli-schema", 1, &events(10));
+    let output = truthound().args(["schema", &url(&topic)]).output().unwrap();
+    output.clone().assert().success();
+    let text = String::from_utf8(output.stdout).unwrap();
+    for field in ["user_id", "action", "timestamp", "amount: Float64"] {
+        assert!(text.contains(field), "{field} missing from:\n{text}");
+    }
+}
+
+#[test]
+fn snapshot_formats_read_back() {
+    let n = 120;
+    let topic = topic_with("cli-snap", 2, &events(n));
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["s.parquet", "s.csv", "s.ndjson", "s.arrow"] {
+        let path = dir.path().join(name);
+        truthound()
+            .args(["snapshot", &url(&topic), "--include-metadata", "-o"])
+            .arg(&path)
+            .assert()
+            .success();
+        let file = std::fs::File::open(&path).unwrap();
+        let frame = match name {
+            "s.parquet" => ParquetReader::new(file).finish().unwrap(),
+            "s.csv" => CsvReader::new(file).finish().unwrap(),
+            "s.ndjson" => JsonReader::new(file)
+                .with_json_format(JsonFormat::JsonLines)
+                .finish()
+                .unwrap(),
+            _ => IpcReader::new(file).finish().unwrap(),
+        };
+        assert_eq!(frame.height(), n, "{name}");
+        let names: Vec<&str> = frame
+            .get_column_names()
+            .iter()
+            .map(|c| c.as_str())
+            .collect();
+        for column in [
+            "user_id",
+            "action",
+            "timestamp",
+            "amount",
+            "_kafka_partition",
+            "_kafka_offset",
+        ] {
+            assert!(
+                names.contains(&column),
+                "{name}: {column} missing from {names:?}"
+            );
+        }
+        let nulls = frame.column("user_id").unwrap().null_count() as u64;
+        assert_eq!(nulls, bad(n, 10, 3), "{name}");
+    }
+}
+
+#[test]
+fn snapshot_to_stdout_and_by_flag() {
+    let topic = topic_with("cli-stdout", 1, &events(25));
+    let output = truthound()
+        .args(["snapshot", &url(&topic), "-o", "-"])
+        .output()
+        .unwrap();
+    output.clone().assert().success();
+    let frame = JsonReader::new(Cursor::new(output.stdout))
+        .with_json_format(JsonFormat::JsonLines)
+        .finish()
+        .unwrap();
+    assert_eq!(frame.height(), 25);
+
+    let output = truthound()
+        .args([
+            "snapshot",
+            &url(&topic),
+            "-o",
+            "-",
+            "--output-format",
+            "parquet",
+        ])
+        .output()
+        .unwrap();
+    output.clone().assert().success();
+    let frame = ParquetReader::new(Cursor::new(output.stdout))
+        .finish()
+        .unwrap();
+    assert_eq!(frame.height(), 25);
+
+    let dir = tempfile::tempdir().unwrap();
+    truthound()
+        .args(["snapshot", &url(&topic), "-o"])
+        .arg(dir.path().join("s.unknown"))
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn check_counts_equal_the_bad_rows_produced() {
+    let n = 400;
+    let topic = topic_with("cli-check", 3, &events(n));
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(dir.path(), "rules.toml", RULES);
+    let output = truthound()
+        .args(["check", &url(&topic), "--rules", &rules, "--json"])
+        .output()
+        .unwrap();
+    let report = stdout_json(&output);
+    assert_eq!(output.status.code(), Some(1), "{report:#}");
+    assert_eq!(report["rows"], n as u64);
+    assert_eq!(
+        issue(&report, "user_id", "not_null")["count"],
+        bad(n, 10, 3)
+    );
+    assert_eq!(
+        issue(&report, "action", "allowed_values")["count"],
+        bad(n, 20, 5)
+    );
+    assert_eq!(
+        issue(&report, "timestamp", "datetime")["count"],
+        bad(n, 25, 7)
+    );
+    let amount = issue(&report, "amount", "range");
+    assert_eq!(amount["count"], bad(n, 40, 11));
+    assert_eq!(amount["severity"], "warning");
+    assert_eq!(
+        report["issues"].as_array().unwrap().len(),
+        4,
+        "timestamp not_null passes"
+    );
+    // Samples locate their message: event i is in partition i % 3 at offset i / 3.
+    for sample in issue(&report, "action", "allowed_values")["samples"]
+        .as_array()
+        .unwrap()
+    {
+        assert_eq!(sample["value"], "jump");
+        let (p, o) = (
+            sample["partition"].as_u64().unwrap(),
+            sample["offset"].as_u64().unwrap(),
+        );
+        assert_eq!((o * 3 + p) % 20, 5, "{sample}");
+    }
+
+    // The same rules as YAML give the same report.
+    let yaml = write(
+        dir.path(),
+        "rules.yaml",
+        "columns:\n  user_id:\n    rules: [not_null]\n",
+    );
+    let output = truthound()
+        .args(["check", &url(&topic), "--rules", &yaml, "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        issue(&stdout_json(&output), "user_id", "not_null")["count"],
+        bad(n, 10, 3)
+    );
+}
+
+#[test]
+fn check_json_report_shape() {
+    let topic = topic_with("cli-json", 2, &events(50));
+    let output = truthound()
+        .args(["check", &url(&topic), "--not-null", "user_id", "--json"])
+        .output()
+        .unwrap();
+    let report = stdout_json(&output);
+    let keys: Vec<&String> = report.as_object().unwrap().keys().collect();
+    for key in [
+        "rows", "columns", "checks", "issues", "topic", "skipped", "fail_on", "failed",
+    ] {
+        assert!(keys.iter().any(|k| *k == key), "{key} missing: {report:#}");
+    }
+    assert_eq!(report["topic"], topic);
+    assert_eq!(report["columns"], json!(["user_id"]));
+    assert_eq!(report["checks"], 1);
+    assert_eq!(report["failed"], true);
+    let issue = &report["issues"][0];
+    for key in [
+        "column",
+        "check",
+        "description",
+        "severity",
+        "count",
+        "share",
+        "samples",
+    ] {
+        assert!(issue.get(key).is_some(), "{key} missing: {issue:#}");
+    }
+    assert_eq!(issue["count"], bad(50, 10, 3));
+    assert_eq!(issue["share"], bad(50, 10, 3) as f64 / 50.0);
+    let sample = &issue["samples"][0];
+    assert!(sample["value"].is_null());
+    assert!(
+        sample["partition"].is_u64() && sample["offset"].is_u64(),
+        "{sample}"
+    );
+}
+
+#[test]
+fn check_exit_codes_follow_fail_on() {
+    let clean: Vec<Value> = (0..20)
+        .map(|i| json!({"user_id": format!("u{i}"), "amount": 5000}))
+        .collect();
+    let topic = topic_with("cli-exit", 1, &clean);
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "r.toml",
+        RULES.split("[columns.action]").next().unwrap(),
+    );
+    truthound()
+        .args(["check", &url(&topic), "--rules", &rules])
+        .assert()
+        .code(0);
+    // A warning: passes at the default --fail-on error, fails at --fail-on warning.
+    let warn = write(
+        dir.path(),
+        "w.toml",
+        "[columns.amount]\nrules = [{ type = \"range\", max = 100, severity = \"warning\" }]\n",
+    );
+    truthound()
+        .args(["check", &url(&topic), "--rules", &warn])
+        .assert()
+        .code(0);
+    truthound()
+        .args([
+            "check",
+            &url(&topic),
+            "--rules",
+            &warn,
+            "--fail-on",
+            "warning",
+        ])
+        .assert()
+        .code(1);
+    // Without rules: the null and type validators on every column.
+    let output = truthound()
+        .args(["check", &url(&topic), "--json"])
+        .output()
+        .unwrap();
+    let report = stdout_json(&output);
+    assert_eq!(output.status.code(), Some(0), "{report:#}");
+    assert_eq!(
+        report["checks"], 3,
+        "null × 2 columns, type × 1 text column: {report:#}"
+    );
+    // Usage errors.
+    truthound()
+        .args(["check", &url(&topic), "--fail-on", "fatal"])
+        .assert()
+        .code(2);
+    truthound()
+        .args(["check", &url(&topic), "--from", "yesterday"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn check_prints_a_table_and_no_progress_bar_when_piped() {
+    let topic = topic_with("cli-table", 3, &events(60));
+    let output = truthound()
+        .args(["check", &url(&topic), "--not-null", "user_id"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.contains(&format!("Topic {topic}: 60 messages")),
+        "{text}"
+    );
+    assert!(text.contains("SEVERITY"), "{text}");
+    assert!(text.contains("not_null"), "{text}");
+    assert!(
+        output.stderr.is_empty(),
+        "stderr is a pipe: no progress bar, got {:?}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn type_validator_finds_mixed_values() {
+    let mut values = events(30);
+    values[4]["user_id"] = json!(12345);
+    values[9]["user_id"] = json!(true);
+    let topic = topic_with("cli-type", 1, &values);
+    let output = truthound()
+        .args([
+            "check",
+            &url(&topic),
+            "--validators",
+            "type",
+            "--columns",
+            "user_id",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let report = stdout_json(&output);
+    let issue = issue(&report, "user_id", "type");
+    assert_eq!(issue["count"], 2, "{report:#}");
+    assert_eq!(output.status.code(), Some(0), "type issues are warnings");
+}
+
+#[test]
+fn errors_for_bad_input_are_actionable() {
+    let topic = topic_with("cli-errors", 1, &events(10));
+    let dir = tempfile::tempdir().unwrap();
+
+    let rules = write(
+        dir.path(),
+        "bad.toml",
+        "[columns.user_id]\nrules = [\"not_null\"]\n\n[columns.action]\nrules = [\"not_nul\"]\n",
+    );
+    let output = truthound()
+        .args(["check", &url(&topic), "--rules", &rules])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("bad.toml:5:"), "{err}");
+    assert!(err.contains("unknown rule `not_nul`"), "{err}");
+
+    let output = truthound()
+        .args(["check", &url(&topic), "--not-null", "userid"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("unknown column \"userid\""), "{err}");
+    assert!(err.contains("user_id"), "lists the columns: {err}");
+
+    let output = truthound()
+        .args(["check", "kafka://127.0.0.1:1/whatever", "--timeout", "5"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("127.0.0.1:1"), "names the address: {err}");
+
+    let output = truthound()
+        .args(["info", &url("no-such-topic-here")])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("does not exist"), "{err}");
+    assert!(err.contains("topics on the cluster include"), "{err}");
+
+    truthound()
+        .args(["check", &url(&topic), "--rules"])
+        .arg(dir.path().join("missing.toml"))
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn demo_fill_plants_the_documented_bad_rows() {
+    let topic = unique_topic("cli-demo");
+    let n = 1000;
+    truthound()
+        .args(["demo-fill", &url(&topic), "--count", &n.to_string()])
+        .assert()
+        .success();
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/demo-rules.toml");
+    let output = truthound()
+        .args(["check", &url(&topic), "--rules", rules, "--json"])
+        .output()
+        .unwrap();
+    let report = stdout_json(&output);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(report["rows"], n as u64);
+    assert_eq!(
+        issue(&report, "user_id", "not_null")["count"],
+        bad(n, 100, 7)
+    );
+    assert_eq!(
+        issue(&report, "action", "allowed_values")["count"],
+        bad(n, 50, 13)
+    );
+    assert_eq!(
+        issue(&report, "timestamp", "datetime")["count"],
+        bad(n, 200, 42)
+    );
+    assert_eq!(issue(&report, "amount", "range")["count"], bad(n, 125, 99));
+    assert_eq!(report["issues"].as_array().unwrap().len(), 4, "{report:#}");
+    let help = truthound().arg("--help").output().unwrap();
+    assert!(!String::from_utf8_lossy(&help.stdout).contains("demo-fill"));
+}
+
+#[test]
+fn csv_refuses_nested_columns_and_leaves_no_file() {
+    let topic = topic_with("cli-nested", 1, &[json!({"device": {"os": "ios"}})]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("n.csv");
+    let output = truthound()
+        .args(["snapshot", &url(&topic), "-o"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("nested column \"device\""), "{err}");
+    assert!(!path.exists());
+}
