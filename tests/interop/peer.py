@@ -77,12 +77,53 @@ def consume(broker, topic, count):
         sys.exit(f"only {seen} of {count} records arrived")
 
 
+def bench_consume(broker, topic, count):
+    """Reads COUNT messages from the start of TOPIC's partitions as fast as librdkafka can
+    (assigned partitions, no group join), timed from assignment to the last message; prints
+    `messages seconds value_bytes`."""
+    import time
+
+    c = confluent_kafka.Consumer(
+        {
+            "bootstrap.servers": broker,
+            "group.id": "bench",
+            "enable.auto.commit": False,
+            "fetch.max.bytes": 64 * 1024 * 1024,
+            "max.partition.fetch.bytes": 8 * 1024 * 1024,
+        }
+    )
+    partitions = sorted(c.list_topics(topic, timeout=10).topics[topic].partitions)
+    start = time.perf_counter()
+    c.assign(
+        [confluent_kafka.TopicPartition(topic, p, confluent_kafka.OFFSET_BEGINNING) for p in partitions]
+    )
+    seen = 0
+    size = 0
+    idle = 0
+    while seen < count and idle < 30:
+        batch = c.consume(num_messages=10000, timeout=1.0)
+        if not batch:
+            idle += 1
+            continue
+        for m in batch:
+            if m.error():
+                sys.exit(f"consume error: {m.error()}")
+            v = m.value()
+            size += 0 if v is None else len(v)
+        seen += len(batch)
+    elapsed = time.perf_counter() - start
+    c.close()
+    print(seen, elapsed, size)
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "version":
         print(confluent_kafka.libversion()[0])
     elif cmd == "produce":
         produce(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]))
+    elif cmd == "bench-consume":
+        bench_consume(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif cmd == "consume":
         consume(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     else:

@@ -1,6 +1,8 @@
 //! A broker that restarts under the client (sqlite engine, so the data survives): the client
 //! notices the dead connection, reconnects, and the read continues exactly.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use bytes::Bytes;
 use truthound_kafka_client::{
     BoundedReader, ClientConfig, FetchOptions, IsolationLevel, KafkaClient, PartitionRange,

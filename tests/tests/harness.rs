@@ -1,6 +1,8 @@
 //! The harness itself against the real broker: the shared test broker is reachable, and a broker
 //! of the test's own starts, restarts on the same port and is gone once dropped.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::net::TcpStream;
 use std::time::Duration;
 

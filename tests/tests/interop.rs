@@ -1,6 +1,8 @@
 //! Interop with librdkafka (>= 2.2) through the `confluent-kafka` Python package: what it
 //! produces we read back exactly, and what we produce it reads back exactly.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
@@ -17,14 +19,14 @@ const PARTITIONS: i32 = 3;
 
 /// The same records as `reference(i)` in tests/interop/peer.py.
 fn reference_record(i: usize) -> ProduceRecord {
-    let key = (i % 5 != 0).then(|| Bytes::from(format!("key-{i}")));
+    let key = (!i.is_multiple_of(5)).then(|| Bytes::from(format!("key-{i}")));
     let value = (i % 7 != 3).then(|| {
         Bytes::from(format!(
             "{{\"i\": {i}, \"pad\": \"{}\"}}",
             "x".repeat(i % 50)
         ))
     });
-    let headers = if i % 3 == 0 {
+    let headers = if i.is_multiple_of(3) {
         vec![
             RecordHeader::new(Bytes::from_static(b"h"), Some(Bytes::from(format!("v{i}")))),
             RecordHeader::new(Bytes::from_static(b"n"), None),

@@ -1,5 +1,7 @@
 //! The wire client against the real test broker.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
@@ -18,13 +20,13 @@ async fn client() -> KafkaClient {
 fn record(i: usize) -> ProduceRecord {
     let mut r = ProduceRecord::new(Bytes::from(format!("{{\"i\":{i}}}")))
         .with_timestamp(1_700_000_000_000 + i as i64);
-    if i % 4 != 0 {
+    if !i.is_multiple_of(4) {
         r = r.with_key(Bytes::from(format!("k{i}")));
     }
     if i % 6 == 5 {
         r.value = None;
     }
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         r = r
             .with_header(
                 Bytes::from_static(b"trace"),

@@ -2,6 +2,8 @@
 //! the test broker. Each test names the spec section it mirrors; docs/spec-coverage.md maps
 //! them.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -163,7 +165,8 @@ async fn authentication_configs_are_carried_and_checked() {
         (Some(SaslMechanism::Plain), Some("ABCDEFGHIJKLMNOP"))
     );
 
-    // TLS and SASL are not in this build's wire client yet: connecting says so clearly.
+    // The test broker's listener is plaintext: a SASL_SSL source fails its TLS handshake and
+    // says so, naming the broker (TLS and SASL themselves are tested in security.rs).
     let mut source = KafkaDataSource::new(
         KafkaDataSourceConfig::new(broker_address(), "t")
             .with_security_protocol(SecurityProtocol::SaslSsl)
@@ -171,7 +174,10 @@ async fn authentication_configs_are_carried_and_checked() {
     )
     .unwrap();
     let err = source.connect().await.unwrap_err().to_string();
-    assert!(err.contains("SASL_SSL is not supported yet"), "{err}");
+    assert!(
+        err.contains(&format!("TLS handshake with broker {}", broker_address())),
+        "{err}"
+    );
 }
 
 // ## Message Deserialization (JSON default, Avro) and ## Message Deserializers
@@ -427,4 +433,64 @@ fn base_classes_are_exported() {
     is_source::<KafkaDataSource>();
     let _ = StreamingDataSourceConfig::default();
     let _: &dyn MessageDeserializer = &JSONDeserializer::new();
+}
+
+// ## Validation Example
+#[tokio::test(flavor = "multi_thread")]
+async fn validation_example() {
+    use truthound::checks::{CheckOptions, RuleSet, RulesFormat, Validator};
+    let client = KafkaClient::connect(ClientConfig::new([broker_address()]))
+        .await
+        .unwrap();
+    let topic = unique_topic("user-events-check");
+    client.create_topic(&topic, 1, 1).await.unwrap();
+    let rows = [
+        r#"{"user_id": 1, "action": "login", "timestamp": "2024-01-01T00:00:00Z"}"#,
+        r#"{"user_id": null, "action": "logout", "timestamp": "2024-01-01T00:00:01Z"}"#,
+        r#"{"user_id": 3, "action": "dance", "timestamp": "yesterday"}"#,
+    ];
+    let batch = rows
+        .iter()
+        .map(|r| ProduceRecord::new(Bytes::from(*r)))
+        .collect();
+    client
+        .produce(&topic, 0, batch, ProduceOptions::default())
+        .await
+        .unwrap();
+
+    let config = KafkaDataSourceConfig::new(broker_address(), &topic).with_max_messages(10_000);
+    let mut source = KafkaDataSource::new(config).unwrap();
+    source.connect().await.unwrap();
+    let lf = source.to_polars_lazyframe().await.unwrap();
+    let df = lf.collect().unwrap();
+
+    let report = truthound::check(
+        &df,
+        &CheckOptions::new()
+            .with_validators([Validator::Null, Validator::Type])
+            .with_columns(["user_id", "action", "timestamp"]),
+    )
+    .unwrap();
+    assert_eq!(report.issues.len(), 1, "{report}"); // the null user_id
+
+    let rules = RuleSet::parse(
+        r#"
+        [columns.user_id]
+        rules = ["not_null"]
+        [columns.action]
+        rules = [{ type = "allowed_values", values = ["login", "logout", "purchase"] }]
+        [columns.timestamp]
+        rules = ["not_null", { type = "datetime" }]
+        "#,
+        RulesFormat::Toml,
+    )
+    .unwrap();
+    let report = truthound::check(&df, &CheckOptions::new().with_rules(rules)).unwrap();
+    println!(
+        "Validated {} messages, found {} issues",
+        df.height(),
+        report.issues.len()
+    );
+    assert_eq!((df.height(), report.issues.len()), (3, 3), "{report}");
+    source.close().await.unwrap();
 }

@@ -80,10 +80,10 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<ExitCode> {
          {bin} check kafka://BROKER:9092/YOUR-TOPIC --rules {RULES}\n\n\
          (`cargo run -p truthound-cli -- check ...` works too.) Add --json for machines, \
          --fail-on warning to be stricter, --max-messages N for a larger snapshot; SASL/TLS via \
-         --security-protocol, --sasl-* and TRUTHOUND_SASL_PASSWORD (see `truthound check --help`).\n\
-         The demo's broker on {address} is stopped now.",
+         --security-protocol, --sasl-* and TRUTHOUND_SASL_PASSWORD (see `truthound check --help`).",
         bin = truthound.display()
     );
+    // The demo's broker is not left running: stopping it prints where it was.
     drop(broker);
     Ok(ExitCode::SUCCESS)
 }

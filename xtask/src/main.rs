@@ -11,7 +11,7 @@
 //! - `test`: start a fresh broker, run every test with it, stop it.
 //! - `ci`: formatting, lints, tests, docs and the facade's feature matrix.
 //! - `demo`: the end-to-end demo: a broker, a demo topic with bad rows, `truthound check`.
-//! - `bench`: the benchmarks (not yet available).
+//! - `bench`: the benchmarks: decode, frame, e2e (against a fresh broker, next to librdkafka).
 //! - `util`: workspace root, cache directory, running commands.
 
 mod bench;
@@ -45,7 +45,7 @@ Tasks:
   ci                     fmt check, clippy -D warnings, tests, docs, facade features.
   demo                   The end-to-end demo: start a broker, fill `demo-events`, run
                          `truthound check` on it with docs/demo-rules.toml.
-  bench                  The benchmarks (not yet available).
+  bench [decode|frame|e2e]  The benchmarks, in release mode (all three by default).
   help                   This text.
 
 Cache directory: $TRUTHOUND_CACHE_DIR, else $XDG_CACHE_HOME/truthound, else ~/.cache/truthound.
