@@ -168,8 +168,12 @@ impl SourceArgs {
             || self.sasl_username.is_some()
             || self.sasl_password.is_some()
         {
-            let mechanism: SaslMechanism =
-                self.sasl_mechanism.as_deref().unwrap_or("PLAIN").parse()?;
+            let mechanism: SaslMechanism = self
+                .sasl_mechanism
+                .as_deref()
+                .unwrap_or("PLAIN")
+                .parse()
+                .map_err(anyhow::Error::msg)?;
             config = config.with_sasl(
                 mechanism,
                 self.sasl_username.clone().unwrap_or_default(),

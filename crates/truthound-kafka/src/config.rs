@@ -11,42 +11,7 @@ use truthound_streaming_core::{
 
 use crate::error::KafkaDataSourceError;
 
-/// SASL mechanisms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SaslMechanism {
-    /// `PLAIN`: user name and password in the clear (use with TLS).
-    Plain,
-    /// `SCRAM-SHA-256`.
-    ScramSha256,
-    /// `SCRAM-SHA-512`.
-    ScramSha512,
-}
-
-impl std::str::FromStr for SaslMechanism {
-    type Err = KafkaDataSourceError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_uppercase().as_str() {
-            "PLAIN" => Ok(Self::Plain),
-            "SCRAM-SHA-256" => Ok(Self::ScramSha256),
-            "SCRAM-SHA-512" => Ok(Self::ScramSha512),
-            _ => Err(KafkaDataSourceError::InvalidConfig(format!(
-                "unknown sasl_mechanism {s:?}: expected PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"
-            ))),
-        }
-    }
-}
-
-impl std::fmt::Display for SaslMechanism {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Plain => "PLAIN",
-            Self::ScramSha256 => "SCRAM-SHA-256",
-            Self::ScramSha512 => "SCRAM-SHA-512",
-        })
-    }
-}
+pub use truthound_kafka_client::SaslMechanism;
 
 /// Settings of a [`KafkaDataSource`](crate::KafkaDataSource), with the spec's field names.
 ///

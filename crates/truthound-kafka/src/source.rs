@@ -692,7 +692,7 @@ impl BaseStreamingDataSource for KafkaDataSource {
 /// The TLS files and SASL credentials of `config`, as the wire client takes them. The client
 /// uses TLS settings only for `SSL`/`SASL_SSL` and credentials only for the SASL protocols.
 fn with_security(client: ClientConfig, config: &KafkaDataSourceConfig) -> ClientConfig {
-    use truthound_kafka_client::{SaslConfig, SaslMechanism as Mechanism, TlsConfig};
+    use truthound_kafka_client::{SaslConfig, TlsConfig};
     let mut client = client;
     if config.ssl_cafile.is_some() || config.ssl_certfile.is_some() || config.ssl_keyfile.is_some()
     {
@@ -707,11 +707,6 @@ fn with_security(client: ClientConfig, config: &KafkaDataSourceConfig) -> Client
         &config.sasl_username,
         &config.sasl_password,
     ) {
-        let mechanism = match mechanism {
-            crate::SaslMechanism::Plain => Mechanism::Plain,
-            crate::SaslMechanism::ScramSha256 => Mechanism::ScramSha256,
-            crate::SaslMechanism::ScramSha512 => Mechanism::ScramSha512,
-        };
         client = client.with_sasl(SaslConfig::new(mechanism, username, password));
     }
     client

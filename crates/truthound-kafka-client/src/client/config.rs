@@ -217,6 +217,21 @@ impl std::fmt::Display for SaslMechanism {
     }
 }
 
+impl std::str::FromStr for SaslMechanism {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_uppercase().as_str() {
+            "PLAIN" => Ok(Self::Plain),
+            "SCRAM-SHA-256" => Ok(Self::ScramSha256),
+            "SCRAM-SHA-512" => Ok(Self::ScramSha512),
+            _ => Err(format!(
+                "unknown sasl_mechanism {s:?}: expected PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"
+            )),
+        }
+    }
+}
+
 /// SASL credentials. Its `Debug` output never shows the password.
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
