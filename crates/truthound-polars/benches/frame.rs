@@ -19,7 +19,9 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use polars::prelude::{JsonFormat, JsonReader, SerReader};
 use truthound_json::JSONDeserializer;
 use truthound_polars::MessageFrameBuilder;
-use truthound_streaming_core::{RawMessage, StreamingDataSourceConfig};
+use truthound_streaming_core::{
+    MessageDeserializer, RawMessage, StreamingDataSourceConfig, ValueVisitor,
+};
 
 /// A demo-like event stream: the payloads (one buffer, like a fetch) and their records.
 struct Events {
@@ -112,6 +114,57 @@ fn ours_parallel(events: &Events, threads: usize) -> polars::prelude::DataFrame 
         .frame
 }
 
+/// The JSON deserializer alone, into a visitor that only counts events: the parsing share.
+fn decode_only(events: &Events) -> usize {
+    struct Count(usize);
+    impl ValueVisitor for Count {
+        fn null(&mut self) {
+            self.0 += 1;
+        }
+        fn bool(&mut self, _: bool) {
+            self.0 += 1;
+        }
+        fn i64(&mut self, _: i64) {
+            self.0 += 1;
+        }
+        fn u64(&mut self, _: u64) {
+            self.0 += 1;
+        }
+        fn f64(&mut self, _: f64) {
+            self.0 += 1;
+        }
+        fn str(&mut self, _: &str) {
+            self.0 += 1;
+        }
+        fn bytes(&mut self, _: &[u8]) {
+            self.0 += 1;
+        }
+        fn begin_object(&mut self, _: Option<usize>) {
+            self.0 += 1;
+        }
+        fn key(&mut self, _: &str) {
+            self.0 += 1;
+        }
+        fn end_object(&mut self) {
+            self.0 += 1;
+        }
+        fn begin_array(&mut self, _: Option<usize>) {
+            self.0 += 1;
+        }
+        fn end_array(&mut self) {
+            self.0 += 1;
+        }
+    }
+    let json = JSONDeserializer::new();
+    let mut count = Count(0);
+    for m in &events.messages {
+        if let Some(v) = &m.value {
+            json.deserialize_into(v, &mut count).expect("decodes");
+        }
+    }
+    count.0
+}
+
 fn polars_ndjson(events: &Events) -> polars::prelude::DataFrame {
     JsonReader::new(Cursor::new(events.ndjson.as_slice()))
         .with_json_format(JsonFormat::JsonLines)
@@ -155,6 +208,15 @@ fn bench(c: &mut Criterion) {
         .throughput(Throughput::Bytes(events.payload_bytes as u64));
     group.bench_function("truthound_message_frame_builder", |bench| {
         bench.iter(|| black_box(ours(&events)));
+    });
+    group.bench_function(
+        format!("truthound_build_parallel_{cores}_threads"),
+        |bench| {
+            bench.iter(|| black_box(ours_parallel(&events, cores)));
+        },
+    );
+    group.bench_function("json_decode_only_no_columns", |bench| {
+        bench.iter(|| black_box(decode_only(&events)));
     });
     group.bench_function(
         format!("polars_ndjson_reader_{polars_threads}_threads"),
