@@ -240,24 +240,14 @@ impl KafkaDataSource {
             }
             None => meta.partition_ids(),
         };
-        let iso = self.config.isolation_level;
-        let earliest: Vec<_> = partitions
-            .iter()
-            .map(|p| (*p, OffsetSpec::Earliest))
-            .collect();
-        let latest: Vec<_> = partitions
-            .iter()
-            .map(|p| (*p, OffsetSpec::Latest))
-            .collect();
-        let (lo, hi) = futures::try_join!(
-            client.list_offsets(topic, &earliest, iso),
-            client.list_offsets(topic, &latest, iso)
-        )?;
+        let marks = client
+            .partition_watermarks(topic, &partitions, self.config.isolation_level)
+            .await?;
         let bounds = partitions
             .iter()
             .map(|p| {
-                let beginning = lo[p];
-                let mut end = hi[p].max(beginning);
+                let (beginning, end) = marks[p];
+                let mut end = end.max(beginning);
                 if let Some(e) = self.config.end_offset {
                     end = end.min(e.max(beginning));
                 }

@@ -130,6 +130,17 @@ impl KafkaClient {
         isolation: IsolationLevel,
     ) -> Result<BTreeMap<i32, (i64, i64)>> {
         let partitions = self.topic(topic).await?.partition_ids();
+        self.partition_watermarks(topic, &partitions, isolation)
+            .await
+    }
+
+    /// Beginning and end offset of the given partitions of `topic`, as [`Self::watermarks`].
+    pub async fn partition_watermarks(
+        &self,
+        topic: &str,
+        partitions: &[i32],
+        isolation: IsolationLevel,
+    ) -> Result<BTreeMap<i32, (i64, i64)>> {
         let earliest: Vec<_> = partitions
             .iter()
             .map(|p| (*p, OffsetSpec::Earliest))
