@@ -556,6 +556,24 @@ impl ColumnTree {
         true
     }
 
+    /// Completes a scalar at node `id`: counts it when its typed buffer took it (`stored`),
+    /// otherwise keeps it as JSON text.
+    fn stored_or_json(
+        &mut self,
+        id: NodeId,
+        stored: bool,
+        kind: ShallowKind,
+        event: impl FnOnce(&mut JsonWriter),
+    ) {
+        if stored {
+            let node = &mut self.nodes[id];
+            node.validity.push_valid();
+            node.len += 1;
+        } else {
+            self.scalar_as_json(id, kind, event);
+        }
+    }
+
     /// Stores a scalar at node `id` as JSON text.
     fn scalar_as_json(
         &mut self,
@@ -734,12 +752,7 @@ impl ValueVisitor for ColumnTree {
             }
             _ => false,
         };
-        if stored {
-            node.validity.push_valid();
-            node.len += 1;
-        } else {
-            self.scalar_as_json(id, ShallowKind::Int, |w| w.i64(v));
-        }
+        self.stored_or_json(id, stored, ShallowKind::Int, |w| w.i64(v));
     }
 
     fn u64(&mut self, v: u64) {
@@ -783,12 +796,7 @@ impl ValueVisitor for ColumnTree {
             }
             _ => false,
         };
-        if stored {
-            node.validity.push_valid();
-            node.len += 1;
-        } else {
-            self.scalar_as_json(id, ShallowKind::UInt, |w| w.u64(v));
-        }
+        self.stored_or_json(id, stored, ShallowKind::UInt, |w| w.u64(v));
     }
 
     fn f64(&mut self, v: f64) {
