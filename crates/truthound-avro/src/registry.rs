@@ -6,6 +6,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
+use secrecy::{ExposeSecret, SecretString};
 use truthound_streaming_core::DeserializeFailure;
 
 use crate::error::{AvroError, Result};
@@ -47,7 +48,7 @@ const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 #[must_use = "a builder does nothing until `finish` is called"]
 pub struct RegistryBuilder {
     url: String,
-    basic_auth: Option<(String, String)>,
+    basic_auth: Option<(String, SecretString)>,
     timeout: Duration,
     retry_after: Duration,
 }
@@ -64,7 +65,11 @@ impl RegistryBuilder {
 
     /// Authenticates to the registry with HTTP basic auth (Confluent Cloud: the schema registry
     /// API key and secret).
-    pub fn with_basic_auth(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
+    pub fn with_basic_auth(
+        mut self,
+        user: impl Into<String>,
+        password: impl Into<SecretString>,
+    ) -> Self {
         self.basic_auth = Some((user.into(), password.into()));
         self
     }
@@ -97,7 +102,8 @@ impl RegistryBuilder {
             .build()
             .into();
         let authorization = self.basic_auth.map(|(user, password)| {
-            format!("Basic {}", base64(format!("{user}:{password}").as_bytes()))
+            let pair = SecretString::from(format!("{user}:{}", password.expose_secret()));
+            SecretString::from(format!("Basic {}", base64(pair.expose_secret().as_bytes())))
         });
         let registry = Registry {
             base,
@@ -185,7 +191,7 @@ pub(crate) struct Registry {
     base: String,
     agent: ureq::Agent,
     /// The `Authorization` header value, if any.
-    authorization: Option<String>,
+    authorization: Option<SecretString>,
     timeout: Duration,
     retry_after: Duration,
     schemas: RwLock<HashMap<u32, Arc<Compiled>>>,
@@ -244,7 +250,7 @@ impl Registry {
             "application/vnd.schemaregistry.v1+json, application/json",
         );
         if let Some(authorization) = &self.authorization {
-            request = request.header("Authorization", authorization);
+            request = request.header("Authorization", authorization.expose_secret());
         }
         let mut response = request.call().map_err(|e| self.describe(e))?;
         let status = response.status();

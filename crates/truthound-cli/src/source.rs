@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use secrecy::{ExposeSecret, SecretString};
 use truthound_kafka::{KafkaDataSource, KafkaDataSourceConfig, ReadProgress, SaslMechanism};
 use truthound_polars::{PolarsSourceExt, Snapshot};
 use truthound_streaming_core::{AutoOffsetReset, DeserializerType};
@@ -33,6 +34,23 @@ pub(crate) enum StartAt {
     Offset(i64),
     /// Milliseconds since the epoch.
     Timestamp(i64),
+}
+
+fn parse_secret(s: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(s))
+}
+
+/// The first line of a password file, without its line ending.
+fn read_secret_file(path: &std::path::Path, what: &str) -> anyhow::Result<SecretString> {
+    let text = SecretString::from(
+        std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the {what} file {}", path.display()))?,
+    );
+    let line = text.expose_secret().lines().next().unwrap_or_default();
+    if line.is_empty() {
+        anyhow::bail!("the {what} file {} is empty", path.display());
+    }
+    Ok(SecretString::from(line))
 }
 
 fn parse_start(s: &str) -> Result<StartAt, String> {
@@ -98,20 +116,29 @@ pub(crate) struct SourceArgs {
     /// PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.
     #[arg(long, env = "TRUTHOUND_SECURITY_PROTOCOL", value_name = "PROTOCOL")]
     pub(crate) security_protocol: Option<String>,
-    /// PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
+    /// PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (required with SASL credentials).
     #[arg(long, env = "TRUTHOUND_SASL_MECHANISM", value_name = "MECHANISM")]
     pub(crate) sasl_mechanism: Option<String>,
     /// SASL user name.
     #[arg(long, env = "TRUTHOUND_SASL_USERNAME", value_name = "USER")]
     pub(crate) sasl_username: Option<String>,
-    /// SASL password (prefer the environment variable: a flag shows in `ps`).
+    /// SASL password. Prefer TRUTHOUND_SASL_PASSWORD or --sasl-password-file: a password on
+    /// the command line shows in `ps` and in shell history.
     #[arg(
         long,
         env = "TRUTHOUND_SASL_PASSWORD",
         hide_env_values = true,
-        value_name = "PASSWORD"
+        value_name = "PASSWORD",
+        value_parser = parse_secret,
+        conflicts_with = "sasl_password_file"
     )]
-    pub(crate) sasl_password: Option<String>,
+    pub(crate) sasl_password: Option<SecretString>,
+    /// A file whose first line is the SASL password.
+    #[arg(long, env = "TRUTHOUND_SASL_PASSWORD_FILE", value_name = "FILE")]
+    pub(crate) sasl_password_file: Option<PathBuf>,
+    /// Send a SASL PLAIN password over SASL_PLAINTEXT (clear text) without a warning.
+    #[arg(long)]
+    pub(crate) allow_plaintext_password: bool,
     /// PEM file of the certificate authorities to trust.
     #[arg(long, env = "TRUTHOUND_SSL_CAFILE", value_name = "FILE")]
     pub(crate) ssl_cafile: Option<String>,
@@ -164,21 +191,19 @@ impl SourceArgs {
         if let Some(p) = &self.security_protocol {
             config = config.with_security_protocol(p.parse().map_err(anyhow::Error::msg)?);
         }
-        if self.sasl_mechanism.is_some()
-            || self.sasl_username.is_some()
-            || self.sasl_password.is_some()
-        {
-            let mechanism: SaslMechanism = self
-                .sasl_mechanism
-                .as_deref()
-                .unwrap_or("PLAIN")
-                .parse()
-                .map_err(anyhow::Error::msg)?;
-            config = config.with_sasl(
-                mechanism,
-                self.sasl_username.clone().unwrap_or_default(),
-                self.sasl_password.clone().unwrap_or_default(),
-            );
+        if let Some(m) = &self.sasl_mechanism {
+            config.sasl_mechanism = Some(m.parse::<SaslMechanism>().map_err(anyhow::Error::msg)?);
+        }
+        if let Some(user) = &self.sasl_username {
+            config.sasl_username = Some(user.clone());
+        }
+        if let Some(path) = &self.sasl_password_file {
+            config.sasl_password = Some(read_secret_file(path, "SASL password")?);
+        } else if let Some(password) = &self.sasl_password {
+            config.sasl_password = Some(password.clone());
+        }
+        if self.allow_plaintext_password {
+            config = config.with_allow_plaintext_password(true);
         }
         if self.ssl_cafile.is_some() || self.ssl_certfile.is_some() || self.ssl_keyfile.is_some() {
             config = config.with_ssl_files(
@@ -188,7 +213,15 @@ impl SourceArgs {
             );
         }
         config.validate()?;
+        print_security_warnings(&config);
         Ok(config)
+    }
+}
+
+/// Prints `config`'s security warnings on stderr (`--quiet` does not hide them).
+fn print_security_warnings(config: &KafkaDataSourceConfig) {
+    for warning in config.security_warnings() {
+        eprintln!("warning: {warning}");
     }
 }
 

@@ -64,3 +64,5 @@ pub use client::{
 pub use connection::ConnectionError;
 pub use protocol::{ProtocolError, error_code_name};
 pub use records::{Compression, ProduceRecord, Record, RecordHeader, RecordsError};
+/// The secret type of passwords ([`SaslConfig::password`]), re-exported from `secrecy`.
+pub use secrecy::{ExposeSecret, SecretString};

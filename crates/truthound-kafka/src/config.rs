@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use secrecy::SecretString;
 use truthound_kafka_client::{IsolationLevel, SecurityProtocol};
 use truthound_streaming_core::{
     AutoOffsetReset, DeserializerType, KeyDeserializer, OnMalformed, StreamingDataSourceConfig,
@@ -12,6 +13,9 @@ use truthound_streaming_core::{
 use crate::error::KafkaDataSourceError;
 
 pub use truthound_kafka_client::SaslMechanism;
+
+/// The SASL mechanisms, as errors list them.
+const SASL_MECHANISMS: &str = "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512";
 
 /// Settings of a [`KafkaDataSource`](crate::KafkaDataSource), with the spec's field names.
 ///
@@ -48,8 +52,11 @@ pub struct KafkaDataSourceConfig {
     pub sasl_mechanism: Option<SaslMechanism>,
     /// SASL user name.
     pub sasl_username: Option<String>,
-    /// SASL password.
-    pub sasl_password: Option<String>,
+    /// SASL password: a [`SecretString`], shown as `[REDACTED]` by `Debug`.
+    pub sasl_password: Option<SecretString>,
+    /// Accept SASL PLAIN over `SASL_PLAINTEXT` without a warning (the password crosses the
+    /// network in clear text); default `false`.
+    pub allow_plaintext_password: bool,
     /// PEM file of the certificate authorities to trust.
     pub ssl_cafile: Option<String>,
     /// PEM file of the client certificate.
@@ -102,6 +109,7 @@ impl KafkaDataSourceConfig {
             sasl_mechanism: None,
             sasl_username: None,
             sasl_password: None,
+            allow_plaintext_password: false,
             ssl_cafile: None,
             ssl_certfile: None,
             ssl_keyfile: None,
@@ -206,11 +214,18 @@ impl KafkaDataSourceConfig {
         mut self,
         mechanism: SaslMechanism,
         username: impl Into<String>,
-        password: impl Into<String>,
+        password: impl Into<SecretString>,
     ) -> Self {
         self.sasl_mechanism = Some(mechanism);
         self.sasl_username = Some(username.into());
         self.sasl_password = Some(password.into());
+        self
+    }
+
+    /// Accepts SASL PLAIN over `SASL_PLAINTEXT` without a warning.
+    #[must_use]
+    pub fn with_allow_plaintext_password(mut self, yes: bool) -> Self {
+        self.allow_plaintext_password = yes;
         self
     }
 
@@ -303,20 +318,7 @@ impl KafkaDataSourceConfig {
         if self.start_offset.is_some() && self.start_timestamp.is_some() {
             return bad("give start_offset or start_timestamp, not both".into());
         }
-        let sasl = matches!(
-            self.security_protocol,
-            SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl
-        );
-        if sasl
-            && (self.sasl_mechanism.is_none()
-                || self.sasl_username.is_none()
-                || self.sasl_password.is_none())
-        {
-            return bad(format!(
-                "security_protocol {} needs sasl_mechanism, sasl_username and sasl_password",
-                self.security_protocol
-            ));
-        }
+        self.validate_security()?;
         if self.streaming.deserializer_type == DeserializerType::Avro
             && self.avro_schema.is_none()
             && self.schema_registry_url.is_none()
@@ -329,22 +331,122 @@ impl KafkaDataSourceConfig {
         Ok(())
     }
 
+    /// The security fields fit together: SASL credentials only with a SASL protocol and then
+    /// all of them, TLS files only with a TLS protocol, a client certificate with its key.
+    /// Settings that would otherwise be ignored are errors, so that a client never talks plain
+    /// TCP while its user believes it authenticates or encrypts.
+    fn validate_security(&self) -> Result<(), KafkaDataSourceError> {
+        let bad = |m: String| Err(KafkaDataSourceError::InvalidConfig(m));
+        let protocol = self.security_protocol;
+        let (sasl, tls) = match protocol {
+            SecurityProtocol::SaslPlaintext => (true, false),
+            SecurityProtocol::SaslSsl => (true, true),
+            SecurityProtocol::Ssl => (false, true),
+            _ => (false, false),
+        };
+        let credentials: Vec<&str> = [
+            ("sasl_mechanism", self.sasl_mechanism.is_some()),
+            ("sasl_username", self.sasl_username.is_some()),
+            ("sasl_password", self.sasl_password.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect();
+        let files: Vec<&str> = [
+            ("ssl_cafile", self.ssl_cafile.is_some()),
+            ("ssl_certfile", self.ssl_certfile.is_some()),
+            ("ssl_keyfile", self.ssl_keyfile.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect();
+        if sasl {
+            if self.sasl_mechanism.is_none() {
+                return bad(format!(
+                    "security_protocol {protocol} needs sasl_mechanism: one of {SASL_MECHANISMS}"
+                ));
+            }
+            if self.sasl_username.is_none() || self.sasl_password.is_none() {
+                return bad(format!(
+                    "security_protocol {protocol} needs sasl_username and sasl_password"
+                ));
+            }
+        } else if !credentials.is_empty() {
+            return bad(format!(
+                "{} set, but security_protocol is {protocol}, which does not authenticate: \
+                 set security_protocol to SASL_SSL (or SASL_PLAINTEXT), or remove them",
+                credentials.join(", ")
+            ));
+        }
+        if !tls && !files.is_empty() {
+            return bad(format!(
+                "{} set, but security_protocol is {protocol}, which does not use TLS: set \
+                 security_protocol to SSL (or SASL_SSL), or remove them",
+                files.join(", ")
+            ));
+        }
+        if self.ssl_certfile.is_some() != self.ssl_keyfile.is_some() {
+            return bad(
+                "a client certificate needs both ssl_certfile and ssl_keyfile (PEM files)".into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Warnings about settings that work but are unsafe: today, SASL PLAIN over
+    /// `SASL_PLAINTEXT`, which sends the password in clear text, unless
+    /// [`allow_plaintext_password`](Self::allow_plaintext_password) is set.
+    ///
+    /// [`KafkaDataSource`](crate::KafkaDataSource) logs them (`tracing`, once per process);
+    /// the command line prints them on stderr.
+    pub fn security_warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.security_protocol == SecurityProtocol::SaslPlaintext
+            && self.sasl_mechanism == Some(SaslMechanism::Plain)
+            && !self.allow_plaintext_password
+        {
+            warnings.push(format!(
+                "SASL PLAIN over SASL_PLAINTEXT sends the password in clear text to {}: use \
+                 SASL_SSL, or a SCRAM mechanism, or allow it explicitly \
+                 (allow_plaintext_password)",
+                self.bootstrap_servers
+            ));
+        }
+        warnings
+    }
+
     /// Parses `kafka://host:port[,host:port...]/topic[?option=value&...]` (the `kafka://` is
     /// optional). Options are field names: `max_messages`, `group_id`, `partition`,
     /// `start_offset`, `end_offset`, `auto_offset_reset`, `deserializer_type`,
     /// `key_deserializer`, `include_key`, `include_headers`, `include_metadata`,
     /// `metadata_prefix`, `schema_sample_size`, `consume_timeout` (seconds), `start_timestamp`
-    /// (ms since the epoch),
-    /// `security_protocol`, `isolation_level`.
+    /// (ms since the epoch), `isolation_level`, `on_malformed`, and the security options
+    /// `security_protocol`, `sasl_mechanism`, `sasl_username`, `ssl_cafile`, `ssl_certfile`,
+    /// `ssl_keyfile`, `allow_plaintext_password`.
+    ///
+    /// Passwords are not accepted in a connection string: URLs end up in logs, shell history
+    /// and `ps`. Errors show the string with anything that looks like a credential as `***`.
     pub fn from_connection_string(url: &str) -> Result<Self, KafkaDataSourceError> {
         let expected = |why: &str| {
             KafkaDataSourceError::InvalidConfig(format!(
-                "invalid connection string {url:?}: {why}; expected kafka://host:port[,host:port...]/topic[?option=value&...]"
+                "invalid connection string {:?}: {why}; expected kafka://host:port[,host:port...]/topic[?option=value&...]",
+                redacted_url(url)
             ))
         };
         let rest = url.strip_prefix("kafka://").unwrap_or(url);
         if rest.contains("://") {
             return Err(expected("the scheme must be kafka://"));
+        }
+        if rest
+            .split(['/', '?'])
+            .next()
+            .is_some_and(|a| a.contains('@'))
+        {
+            return Err(expected(
+                "credentials in the connection string are not accepted (URLs end up in logs \
+                 and shell history): give sasl_username in the options and the password \
+                 through the configuration or TRUTHOUND_SASL_PASSWORD",
+            ));
         }
         let (main, query) = match rest.split_once('?') {
             Some((m, q)) => (m, Some(q)),
@@ -413,6 +515,35 @@ impl KafkaDataSourceConfig {
                 }
                 "start_timestamp" => self.with_start_timestamp(parse(k, v)?),
                 "security_protocol" => self.with_security_protocol(parse_err(v.parse())?),
+                "sasl_mechanism" => {
+                    self.sasl_mechanism = Some(parse_err(v.parse())?);
+                    self
+                }
+                "sasl_username" => {
+                    self.sasl_username = Some(v.to_owned());
+                    self
+                }
+                "ssl_cafile" => {
+                    self.ssl_cafile = Some(v.to_owned());
+                    self
+                }
+                "ssl_certfile" => {
+                    self.ssl_certfile = Some(v.to_owned());
+                    self
+                }
+                "ssl_keyfile" => {
+                    self.ssl_keyfile = Some(v.to_owned());
+                    self
+                }
+                "allow_plaintext_password" => self.with_allow_plaintext_password(parse(k, v)?),
+                "on_malformed" => self.with_on_malformed(parse_err(v.parse())?),
+                secret if is_secret_option(secret) => {
+                    return Err(KafkaDataSourceError::InvalidConfig(format!(
+                        "option {secret} is not accepted here: secrets in connection strings \
+                         end up in logs and shell history; set it in the configuration, or \
+                         through the TRUTHOUND_* environment variable of the command line"
+                    )));
+                }
                 "isolation_level" => self.with_isolation_level(match v {
                     "read_committed" => IsolationLevel::ReadCommitted,
                     "read_uncommitted" => IsolationLevel::ReadUncommitted,
@@ -431,6 +562,46 @@ impl KafkaDataSourceConfig {
         }
         Ok(self)
     }
+}
+
+/// Whether a connection-string option names a secret (its value is never echoed).
+fn is_secret_option(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    ["password", "secret", "token", "credential"]
+        .iter()
+        .any(|word| key.contains(word))
+}
+
+/// `url` with its credentials replaced by `***`: user information before `@` in the servers
+/// part, and the values of options whose names say they are secrets.
+pub(crate) fn redacted_url(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), url),
+    };
+    let (main, query) = match rest.split_once('?') {
+        Some((main, query)) => (main, Some(query)),
+        None => (rest, None),
+    };
+    let authority_end = main.find('/').unwrap_or(main.len());
+    let (authority, path) = main.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((_, hosts)) => format!("***@{hosts}"),
+        None => authority.to_owned(),
+    };
+    let mut out = format!("{scheme}{authority}{path}");
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) if is_secret_option(k) => format!("{k}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&pairs.join("&"));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -138,6 +138,7 @@ impl KafkaDataSource {
     /// [`connect`](BaseStreamingDataSource::connect).
     pub fn new(config: KafkaDataSourceConfig) -> Result<Self> {
         config.validate()?;
+        warn_once(&config);
         let deserializer = deserializer_for(&config)?;
         let name = format!("kafka://{}/{}", config.bootstrap_servers, config.topic);
         Ok(Self {
@@ -165,7 +166,7 @@ impl KafkaDataSource {
         bootstrap_servers: impl Into<String>,
         topic: impl Into<String>,
         api_key: impl Into<String>,
-        api_secret: impl Into<String>,
+        api_secret: impl Into<secrecy::SecretString>,
         max_messages: usize,
     ) -> Result<Self> {
         let config = KafkaDataSourceConfig::new(bootstrap_servers, topic)
@@ -679,6 +680,18 @@ impl BaseStreamingDataSource for KafkaDataSource {
     }
 }
 
+/// Logs `config`'s [security warnings](KafkaDataSourceConfig::security_warnings), the first
+/// time a source has any in this process.
+fn warn_once(config: &KafkaDataSourceConfig) {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let warnings = config.security_warnings();
+    if !warnings.is_empty() && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        for warning in warnings {
+            tracing::warn!("{warning}");
+        }
+    }
+}
+
 /// The TLS files and SASL credentials of `config`, as the wire client takes them. The client
 /// uses TLS settings only for `SSL`/`SASL_SSL` and credentials only for the SASL protocols.
 fn with_security(client: ClientConfig, config: &KafkaDataSourceConfig) -> ClientConfig {
@@ -697,7 +710,7 @@ fn with_security(client: ClientConfig, config: &KafkaDataSourceConfig) -> Client
         &config.sasl_username,
         &config.sasl_password,
     ) {
-        client = client.with_sasl(SaslConfig::new(mechanism, username, password));
+        client = client.with_sasl(SaslConfig::new(mechanism, username, password.clone()));
     }
     client
 }

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use secrecy::SecretString;
+
 /// How the client talks to brokers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -232,8 +234,9 @@ impl std::str::FromStr for SaslMechanism {
     }
 }
 
-/// SASL credentials. Its `Debug` output never shows the password.
-#[derive(Clone, PartialEq, Eq)]
+/// SASL credentials. The password is a [`SecretString`]: `Debug` shows it as `[REDACTED]`,
+/// it has no `Display`, and its memory is zeroed when dropped.
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct SaslConfig {
     /// The mechanism.
@@ -241,7 +244,7 @@ pub struct SaslConfig {
     /// The user name.
     pub username: String,
     /// The password.
-    pub password: String,
+    pub password: SecretString,
 }
 
 impl SaslConfig {
@@ -249,23 +252,13 @@ impl SaslConfig {
     pub fn new(
         mechanism: SaslMechanism,
         username: impl Into<String>,
-        password: impl Into<String>,
+        password: impl Into<SecretString>,
     ) -> Self {
         Self {
             mechanism,
             username: username.into(),
             password: password.into(),
         }
-    }
-}
-
-impl std::fmt::Debug for SaslConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SaslConfig")
-            .field("mechanism", &self.mechanism)
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .finish()
     }
 }
 

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use kafka_protocol::messages::{ApiKey, SaslAuthenticateRequest, SaslHandshakeRequest};
 use kafka_protocol::protocol::StrBytes;
 use ring::{digest, hmac, pbkdf2};
+use secrecy::{ExposeSecret, SecretString};
 
 use super::{Connection, ConnectionError};
 use crate::client::{SaslConfig, SaslMechanism};
@@ -20,9 +21,14 @@ use crate::protocol::error_code_name;
 /// Kafka's UNSUPPORTED_SASL_MECHANISM.
 const UNSUPPORTED_SASL_MECHANISM: i16 = 33;
 
-/// Iteration counts above this are refused: a hostile broker could otherwise make the client
-/// spin on PBKDF2 (Kafka itself allows 4096 to 16384).
-const MAX_SCRAM_ITERATIONS: u32 = 1_000_000;
+/// Iteration counts below this are refused, as the Java client refuses them
+/// (`ScramMechanism.minIterations`): a server asking for fewer weakens the stored key.
+const MIN_SCRAM_ITERATIONS: u32 = 4096;
+
+/// Iteration counts above this are refused: a hostile server could otherwise make the client
+/// spin on PBKDF2 (about a second at 10^6). Kafka stores at most 16384; the margin leaves room
+/// for Kafka-compatible servers that choose more.
+const MAX_SCRAM_ITERATIONS: u32 = 65_536;
 
 /// Authenticates `conn` (ApiVersions already done) with `sasl`.
 pub(crate) async fn authenticate(
@@ -70,7 +76,8 @@ pub(crate) async fn authenticate(
 
     match mechanism {
         SaslMechanism::Plain => {
-            exchange(conn, sasl, plain_message(&sasl.username, &sasl.password)).await?;
+            let message = plain_message(&sasl.username, sasl.password.expose_secret());
+            exchange(conn, sasl, message).await?;
             Ok(())
         }
         SaslMechanism::ScramSha256 | SaslMechanism::ScramSha512 => {
@@ -82,11 +89,17 @@ pub(crate) async fn authenticate(
             let scram = ScramClient::new(
                 hash,
                 &sasl.username,
-                &sasl.password,
+                sasl.password.clone(),
                 &new_nonce().map_err(failed)?,
             );
             let server_first = exchange(conn, sasl, scram.client_first()).await?;
-            let (client_final, verifier) = scram.client_final(&server_first).map_err(failed)?;
+            // PBKDF2 takes milliseconds at Kafka's iteration counts: it runs on a blocking
+            // thread, so that it holds up no other connection's I/O on the runtime.
+            let (client_final, verifier) =
+                tokio::task::spawn_blocking(move || scram.client_final(&server_first))
+                    .await
+                    .map_err(|e| failed(format!("the SCRAM proof computation failed: {e}")))?
+                    .map_err(failed)?;
             let server_final = exchange(conn, sasl, client_final).await?;
             verifier.verify(&server_final).map_err(|e| match e {
                 ServerFinalError::Rejected(message) => ConnectionError::SaslAuthentication {
@@ -189,7 +202,7 @@ impl ScramHash {
 /// The client side of a SCRAM exchange, before the server's first message.
 pub(crate) struct ScramClient {
     hash: ScramHash,
-    password: String,
+    password: SecretString,
     client_nonce: String,
     client_first_bare: String,
 }
@@ -211,13 +224,18 @@ pub(crate) enum ServerFinalError {
 
 impl ScramClient {
     /// Starts an exchange for `username` with this client nonce (printable, no commas).
-    pub(crate) fn new(hash: ScramHash, username: &str, password: &str, nonce: &str) -> Self {
+    pub(crate) fn new(
+        hash: ScramHash,
+        username: &str,
+        password: SecretString,
+        nonce: &str,
+    ) -> Self {
         // RFC 5802 5.1: `=` and `,` in the user name are escaped. SASLprep of the password is
         // not applied (Kafka's Java client does not apply it either).
         let name = username.replace('=', "=3D").replace(',', "=2C");
         Self {
             hash,
-            password: password.to_owned(),
+            password,
             client_nonce: nonce.to_owned(),
             client_first_bare: format!("n={name},r={nonce}"),
         }
@@ -261,11 +279,13 @@ impl ScramClient {
             .parse::<u32>()
             .ok()
             .and_then(NonZeroU32::new)
-            .filter(|i| i.get() <= MAX_SCRAM_ITERATIONS)
+            .filter(|i| (MIN_SCRAM_ITERATIONS..=MAX_SCRAM_ITERATIONS).contains(&i.get()))
             .ok_or_else(|| {
                 format!(
-                    "the server's iteration count {iterations:?} is not between 1 and \
-                     {MAX_SCRAM_ITERATIONS}"
+                    "the server's iteration count {iterations:?} is not between \
+                     {MIN_SCRAM_ITERATIONS} and {MAX_SCRAM_ITERATIONS}: refused (a server \
+                     asking for fewer weakens the password's protection, one asking for more \
+                     makes the client spin)"
                 )
             })?;
 
@@ -275,7 +295,7 @@ impl ScramClient {
             hash.pbkdf2(),
             iterations,
             &salt,
-            self.password.as_bytes(),
+            self.password.expose_secret().as_bytes(),
             &mut salted,
         );
         let salted_key = hmac::Key::new(hash.hmac(), &salted);
@@ -363,7 +383,12 @@ mod tests {
     /// RFC 7677 section 3: user "user", password "pencil".
     #[test]
     fn scram_sha256_matches_rfc_7677() {
-        let client = ScramClient::new(ScramHash::Sha256, "user", "pencil", "rOprNGfwEbeRWgbNEkqO");
+        let client = ScramClient::new(
+            ScramHash::Sha256,
+            "user",
+            "pencil".into(),
+            "rOprNGfwEbeRWgbNEkqO",
+        );
         assert_eq!(client.client_first(), b"n,,n=user,r=rOprNGfwEbeRWgbNEkqO");
         let server_first = b"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,\
                              s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
@@ -390,7 +415,7 @@ mod tests {
 
     #[test]
     fn scram_sha512_proof_has_the_hash_length() {
-        let client = ScramClient::new(ScramHash::Sha512, "user", "pencil", "abc");
+        let client = ScramClient::new(ScramHash::Sha512, "user", "pencil".into(), "abc");
         let (client_final, _) = client
             .client_final(b"r=abcdef,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096")
             .unwrap();
@@ -401,7 +426,7 @@ mod tests {
 
     #[test]
     fn scram_escapes_names_and_checks_the_server() {
-        let client = ScramClient::new(ScramHash::Sha256, "a=b,c", "pw", "nonce");
+        let client = ScramClient::new(ScramHash::Sha256, "a=b,c", "pw".into(), "nonce");
         assert_eq!(client.client_first(), b"n,,n=a=3Db=2Cc,r=nonce");
         let bad = |server_first: &str| client.client_final(server_first.as_bytes()).unwrap_err();
         assert!(bad("r=other,s=AAAA,i=4096").contains("nonce"));
@@ -410,7 +435,11 @@ mod tests {
         assert!(bad("r=nonceX,s=AAAA,i=0").contains("iteration"));
         assert!(bad("r=nonceX,s=AAAA,i=4000000000").contains("iteration"));
         assert!(bad("r=nonceX,s=AAAA").contains("i="));
-        assert!(bad("m=ext,r=nonceX,s=AAAA,i=1").contains("mandatory"));
+        assert!(bad("r=nonceX,s=AAAA,i=4095").contains("between 4096 and 65536"));
+        assert!(bad("r=nonceX,s=AAAA,i=65537").contains("between 4096 and 65536"));
+        assert!(bad("r=nonceX,s=AAAA,i=many").contains("iteration"));
+        assert!(bad("m=ext,r=nonceX,s=AAAA,i=4096").contains("mandatory"));
+        client.client_final(b"r=nonceX,s=AAAA,i=4096").unwrap();
     }
 
     #[test]
