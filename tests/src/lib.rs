@@ -20,6 +20,9 @@
 //! - [`SpawnedBroker`]: a broker of the test's own (e.g. SQLite-backed), that can be restarted on
 //!   the same port with the same data, and is killed on drop; [`BrokerSecurity`] switches its
 //!   listener to TLS and/or required SASL authentication.
+//! - [`security`]: certificates made in the test, a TLS broker, a SCRAM broker with users.
+
+pub mod security;
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};

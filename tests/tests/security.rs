@@ -7,8 +7,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-
 use bytes::Bytes;
 use truthound_kafka::{KafkaDataSource, KafkaDataSourceConfig};
 use truthound_kafka_client::{
@@ -16,73 +14,8 @@ use truthound_kafka_client::{
     SaslConfig, SaslMechanism, SecurityProtocol, TlsConfig,
 };
 use truthound_streaming_core::{BaseStreamingDataSource, StreamingDataSourceExt};
-use truthound_tests::{BrokerSecurity, SpawnedBroker, unique_topic};
-
-const ALICE: (&str, &str) = ("alice", "alice-secret-256");
-const BOB: (&str, &str) = ("bob", "bob-secret-512");
-
-/// A CA and a server certificate for `localhost` and `127.0.0.1`, written as PEM files into
-/// `dir`: returns (CA file, server certificate file, server key file).
-fn make_certificates(dir: &Path, prefix: &str) -> (PathBuf, PathBuf, PathBuf) {
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, format!("truthound test CA {prefix}"));
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    let server_key = KeyPair::generate().unwrap();
-    let mut server_params =
-        CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
-    server_params
-        .distinguished_name
-        .push(DnType::CommonName, "localhost");
-    let server = server_params.signed_by(&server_key, &ca).unwrap();
-    let paths = (
-        dir.join(format!("{prefix}-ca.pem")),
-        dir.join(format!("{prefix}-server.pem")),
-        dir.join(format!("{prefix}-server.key")),
-    );
-    std::fs::write(&paths.0, ca.pem()).unwrap();
-    std::fs::write(&paths.1, server.pem()).unwrap();
-    std::fs::write(&paths.2, server_key.serialize_pem()).unwrap();
-    paths
-}
-
-/// A broker whose listener is TLS-only; returns it and the CA file that signed its certificate.
-fn tls_broker() -> (SpawnedBroker, PathBuf) {
-    let mut broker = SpawnedBroker::memory();
-    let (ca, cert, key) = make_certificates(broker.dir(), "tls");
-    broker.set_security(BrokerSecurity {
-        tls: Some((cert, key)),
-        authentication: false,
-    });
-    broker.restart();
-    (broker, ca)
-}
-
-/// An SQLite broker with users alice (SCRAM-SHA-256) and bob (SCRAM-SHA-512) that requires
-/// authentication, over TLS when `tls`; returns it and the CA file when TLS.
-fn scram_broker(tls: bool) -> (SpawnedBroker, Option<PathBuf>) {
-    let mut broker = SpawnedBroker::sqlite();
-    // nisshi's user command connects in plaintext without logging in: users are created
-    // before security is switched on, and kept in the SQLite storage across the restart.
-    broker.create_scram_user(ALICE.0, ALICE.1, "scram256");
-    broker.create_scram_user(BOB.0, BOB.1, "scram512");
-    let mut ca_file = None;
-    let mut security = BrokerSecurity {
-        tls: None,
-        authentication: true,
-    };
-    if tls {
-        let (ca, cert, key) = make_certificates(broker.dir(), "scram");
-        ca_file = Some(ca);
-        security.tls = Some((cert, key));
-    }
-    broker.set_security(security);
-    broker.restart();
-    (broker, ca_file)
-}
+use truthound_tests::security::{ALICE, BOB, make_certificates, scram_broker, tls_broker};
+use truthound_tests::{SpawnedBroker, unique_topic};
 
 /// Creates a topic, produces three records and reads them back.
 async fn round_trip(client: &KafkaClient) {

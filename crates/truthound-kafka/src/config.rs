@@ -540,8 +540,9 @@ impl KafkaDataSourceConfig {
                 secret if is_secret_option(secret) => {
                     return Err(KafkaDataSourceError::InvalidConfig(format!(
                         "option {secret} is not accepted here: secrets in connection strings \
-                         end up in logs and shell history; set it in the configuration, or \
-                         through the TRUTHOUND_* environment variable of the command line"
+                         end up in logs and shell history; set it in the configuration, or in \
+                         the environment variable TRUTHOUND_{} for the command line",
+                        secret.to_ascii_uppercase()
                     )));
                 }
                 "isolation_level" => self.with_isolation_level(match v {
@@ -651,6 +652,194 @@ mod tests {
                 "{bad}: {err}"
             );
         }
+    }
+
+    /// A password that must never appear in any output.
+    const SECRET: &str = "pw-4f1c9a";
+
+    #[test]
+    fn no_debug_or_error_shows_a_password() {
+        let config = KafkaDataSourceConfig::new("broker:9093", "t")
+            .with_security_protocol(SecurityProtocol::SaslSsl)
+            .with_sasl(SaslMechanism::ScramSha512, "alice", SECRET);
+        config.validate().unwrap();
+        let shown = format!("{config:?}");
+        assert!(
+            shown.contains("alice") && !shown.contains(SECRET),
+            "{shown}"
+        );
+
+        // Every security validation error, with the password set.
+        let with_password = |protocol| {
+            let mut c = KafkaDataSourceConfig::new("broker:9093", "t")
+                .with_security_protocol(protocol)
+                .with_sasl(SaslMechanism::Plain, "alice", SECRET);
+            c.sasl_mechanism = None;
+            c
+        };
+        for config in [
+            with_password(SecurityProtocol::SaslSsl),
+            with_password(SecurityProtocol::Plaintext),
+            with_password(SecurityProtocol::Ssl),
+        ] {
+            let err = config.validate().unwrap_err();
+            for text in [err.to_string(), format!("{err:?}")] {
+                assert!(!text.contains(SECRET), "{text}");
+            }
+        }
+
+        // Connection strings with credentials, in every place a user might put them.
+        for url in [
+            format!("kafka://alice:{SECRET}@broker:9092/t"),
+            format!("kafka://broker:9092/t?sasl_password={SECRET}"),
+            format!("kafka://broker:9092/t?max_messages=x&schema_registry_password={SECRET}"),
+            format!("kafka://alice:{SECRET}@broker:9092"),
+            format!("http://alice:{SECRET}@broker:9092/t"),
+        ] {
+            let err = KafkaDataSourceConfig::from_connection_string(&url).unwrap_err();
+            for text in [err.to_string(), format!("{err:?}")] {
+                assert!(!text.contains(SECRET), "{url}: {text}");
+            }
+        }
+    }
+
+    #[test]
+    fn credentials_in_connection_strings_are_refused_with_the_way_to_give_them() {
+        let err = KafkaDataSourceConfig::from_connection_string(&format!(
+            "kafka://alice:{SECRET}@broker:9092/t"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("\"kafka://***@broker:9092/t\"")
+                && err.contains("credentials in the connection string are not accepted"),
+            "{err}"
+        );
+        let err = KafkaDataSourceConfig::from_connection_string(&format!(
+            "kafka://broker:9092/t?sasl_password={SECRET}"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("option sasl_password is not accepted here")
+                && err.contains("environment variable TRUTHOUND_SASL_PASSWORD"),
+            "{err}"
+        );
+        assert_eq!(
+            redacted_url("kafka://b:1/t?sasl_username=u&api_secret=s&x=1"),
+            "kafka://b:1/t?sasl_username=u&api_secret=***&x=1"
+        );
+    }
+
+    #[test]
+    fn security_options_in_connection_strings() {
+        let c = KafkaDataSourceConfig::from_connection_string(
+            "kafka://broker:9093/t?security_protocol=SASL_SSL&sasl_mechanism=SCRAM-SHA-512\
+             &sasl_username=alice&ssl_cafile=/etc/ca.pem",
+        );
+        // No password: the configuration is incomplete, and says what is missing.
+        let err = c.unwrap_err().to_string();
+        assert!(
+            err.contains("needs sasl_username and sasl_password"),
+            "{err}"
+        );
+        let c = KafkaDataSourceConfig::new("broker:9093", "t")
+            .with_options(
+                &[
+                    ("security_protocol", "SASL_SSL"),
+                    ("sasl_mechanism", "SCRAM-SHA-512"),
+                    ("sasl_username", "alice"),
+                    ("ssl_cafile", "/etc/ca.pem"),
+                    ("on_malformed", "error"),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            )
+            .unwrap();
+        assert_eq!(c.sasl_mechanism, Some(SaslMechanism::ScramSha512));
+        assert_eq!(c.sasl_username.as_deref(), Some("alice"));
+        assert_eq!(c.ssl_cafile.as_deref(), Some("/etc/ca.pem"));
+        assert_eq!(c.streaming.on_malformed, OnMalformed::Error);
+    }
+
+    #[test]
+    fn settings_that_would_be_ignored_are_errors() {
+        let base = || KafkaDataSourceConfig::new("broker:9093", "t");
+        let cases = [
+            (
+                base().with_sasl(SaslMechanism::Plain, "u", "p"),
+                "sasl_mechanism, sasl_username, sasl_password set, but security_protocol is \
+                 PLAINTEXT, which does not authenticate",
+            ),
+            (
+                base()
+                    .with_security_protocol(SecurityProtocol::Ssl)
+                    .with_sasl(SaslMechanism::Plain, "u", "p"),
+                "security_protocol is SSL, which does not authenticate",
+            ),
+            (
+                base().with_ssl_files(Some("/ca.pem".into()), None, None),
+                "ssl_cafile set, but security_protocol is PLAINTEXT, which does not use TLS",
+            ),
+            (
+                base()
+                    .with_security_protocol(SecurityProtocol::SaslPlaintext)
+                    .with_sasl(SaslMechanism::ScramSha256, "u", "p")
+                    .with_ssl_files(None, Some("/c.pem".into()), Some("/k.pem".into())),
+                "ssl_certfile, ssl_keyfile set, but security_protocol is SASL_PLAINTEXT",
+            ),
+            (
+                base()
+                    .with_security_protocol(SecurityProtocol::Ssl)
+                    .with_ssl_files(None, Some("/c.pem".into()), None),
+                "needs both ssl_certfile and ssl_keyfile",
+            ),
+            (
+                {
+                    let mut c = base()
+                        .with_security_protocol(SecurityProtocol::SaslSsl)
+                        .with_sasl(SaslMechanism::Plain, "u", "p");
+                    c.sasl_mechanism = None;
+                    c
+                },
+                "needs sasl_mechanism: one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512",
+            ),
+        ];
+        for (config, want) in cases {
+            let err = config.validate().unwrap_err().to_string();
+            assert!(err.contains(want), "{err:?} should contain {want:?}");
+        }
+    }
+
+    #[test]
+    fn plain_over_plaintext_warns_unless_allowed() {
+        let c = KafkaDataSourceConfig::new("broker:9092", "t")
+            .with_security_protocol(SecurityProtocol::SaslPlaintext)
+            .with_sasl(SaslMechanism::Plain, "u", "p");
+        c.validate().unwrap();
+        let warnings = c.security_warnings();
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0].starts_with(
+                "SASL PLAIN over SASL_PLAINTEXT sends the password in clear text to broker:9092"
+            ),
+            "{warnings:?}"
+        );
+        assert!(
+            c.clone()
+                .with_allow_plaintext_password(true)
+                .security_warnings()
+                .is_empty()
+        );
+        let scram = KafkaDataSourceConfig::new("broker:9092", "t")
+            .with_security_protocol(SecurityProtocol::SaslPlaintext)
+            .with_sasl(SaslMechanism::ScramSha256, "u", "p");
+        assert!(scram.security_warnings().is_empty());
+        let tls = KafkaDataSourceConfig::new("broker:9092", "t")
+            .with_security_protocol(SecurityProtocol::SaslSsl)
+            .with_sasl(SaslMechanism::Plain, "u", "p");
+        assert!(tls.security_warnings().is_empty());
     }
 
     #[test]

@@ -178,7 +178,7 @@ impl KafkaClient {
             .or_default()
             .clone();
         let mut slot = slot.lock().await;
-        if let Some(c) = slot.as_ref().filter(|c| !c.is_dead()) {
+        if let Some(c) = slot.as_ref().filter(|c| c.is_usable()) {
             return Ok(c.clone());
         }
         let conn = Arc::new(Connection::connect(addr, &self.inner.settings).await?);
@@ -199,7 +199,7 @@ impl KafkaClient {
         for slot in slots {
             // A slot being connected is skipped rather than waited for.
             if let Ok(guard) = slot.try_lock()
-                && let Some(c) = guard.as_ref().filter(|c| !c.is_dead())
+                && let Some(c) = guard.as_ref().filter(|c| c.is_usable())
             {
                 return Ok(c.clone());
             }

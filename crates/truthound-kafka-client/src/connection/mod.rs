@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest};
@@ -211,6 +211,9 @@ pub(crate) struct Connection {
     versions: VersionTable,
     settings: ConnectionSettings,
     reader: tokio::task::JoinHandle<()>,
+    /// When the SASL session is about to expire: from then on the connection is not handed
+    /// out for new requests.
+    retire_at: Option<Instant>,
 }
 
 impl Drop for Connection {
@@ -254,9 +257,16 @@ impl Connection {
                 broker: broker.to_owned(),
                 timeout: settings.connect_timeout,
             })??;
-        let conn = Self::handshake(broker, transport, settings).await?;
+        let mut conn = Self::handshake(broker, transport, settings).await?;
         if let Some(sasl) = &settings.sasl {
-            sasl::authenticate(&conn, sasl).await?;
+            let started = Instant::now();
+            if let Some(lifetime) = sasl::authenticate(&conn, sasl).await? {
+                // KIP-368: the broker closes a connection whose session has expired. The
+                // connection is retired at 85% of its lifetime (the Java client
+                // re-authenticates between 85% and 95%): requests under way finish on it, new
+                // ones go to a fresh connection that authenticates again.
+                conn.retire_at = Some(started + lifetime.mul_f64(0.85));
+            }
         }
         Ok(conn)
     }
@@ -281,6 +291,7 @@ impl Connection {
             versions: VersionTable::default(),
             settings: settings.clone(),
             reader,
+            retire_at: None,
         };
         conn.versions = conn.negotiate().await?;
         Ok(conn)
@@ -318,6 +329,12 @@ impl Connection {
     /// Whether the socket has failed; a dead connection is replaced, never reused.
     pub(crate) fn is_dead(&self) -> bool {
         self.shared.dead.load(Ordering::SeqCst)
+    }
+
+    /// Whether new requests may use this connection: it is alive and its SASL session (if it
+    /// has a lifetime) is not about to expire.
+    pub(crate) fn is_usable(&self) -> bool {
+        !self.is_dead() && self.retire_at.is_none_or(|at| Instant::now() < at)
     }
 
     /// The version the request will be sent at.

@@ -5,6 +5,7 @@
 //! RFC's test vector; ring (already there for rustls) supplies HMAC, SHA-2, PBKDF2 and the nonce.
 
 use std::num::NonZeroU32;
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -30,11 +31,13 @@ const MIN_SCRAM_ITERATIONS: u32 = 4096;
 /// for Kafka-compatible servers that choose more.
 const MAX_SCRAM_ITERATIONS: u32 = 65_536;
 
-/// Authenticates `conn` (ApiVersions already done) with `sasl`.
+/// Authenticates `conn` (ApiVersions already done) with `sasl`. Returns the session lifetime
+/// the broker gave in its last SaslAuthenticate response (KIP-368), when it gave one: the
+/// broker closes the connection once it has passed.
 pub(crate) async fn authenticate(
     conn: &Connection,
     sasl: &SaslConfig,
-) -> Result<(), ConnectionError> {
+) -> Result<Option<Duration>, ConnectionError> {
     let broker = conn.broker().to_owned();
     let mechanism = sasl.mechanism;
     let failed = |reason: String| ConnectionError::Sasl {
@@ -77,8 +80,8 @@ pub(crate) async fn authenticate(
     match mechanism {
         SaslMechanism::Plain => {
             let message = plain_message(&sasl.username, sasl.password.expose_secret());
-            exchange(conn, sasl, message).await?;
-            Ok(())
+            let (_, lifetime) = exchange(conn, sasl, message).await?;
+            Ok(lifetime)
         }
         SaslMechanism::ScramSha256 | SaslMechanism::ScramSha512 => {
             let hash = if mechanism == SaslMechanism::ScramSha256 {
@@ -92,7 +95,7 @@ pub(crate) async fn authenticate(
                 sasl.password.clone(),
                 &new_nonce().map_err(failed)?,
             );
-            let server_first = exchange(conn, sasl, scram.client_first()).await?;
+            let (server_first, _) = exchange(conn, sasl, scram.client_first()).await?;
             // PBKDF2 takes milliseconds at Kafka's iteration counts: it runs on a blocking
             // thread, so that it holds up no other connection's I/O on the runtime.
             let (client_final, verifier) =
@@ -100,7 +103,7 @@ pub(crate) async fn authenticate(
                     .await
                     .map_err(|e| failed(format!("the SCRAM proof computation failed: {e}")))?
                     .map_err(failed)?;
-            let server_final = exchange(conn, sasl, client_final).await?;
+            let (server_final, lifetime) = exchange(conn, sasl, client_final).await?;
             verifier.verify(&server_final).map_err(|e| match e {
                 ServerFinalError::Rejected(message) => ConnectionError::SaslAuthentication {
                     broker: broker.clone(),
@@ -109,17 +112,19 @@ pub(crate) async fn authenticate(
                     message,
                 },
                 ServerFinalError::Invalid(reason) => failed(reason),
-            })
+            })?;
+            Ok(lifetime)
         }
     }
 }
 
-/// Sends one SaslAuthenticate round and returns the broker's auth bytes.
+/// Sends one SaslAuthenticate round and returns the broker's auth bytes and the session
+/// lifetime it announces (none when it sends 0, or a SaslAuthenticate version without it).
 async fn exchange(
     conn: &Connection,
     sasl: &SaslConfig,
     auth_bytes: Vec<u8>,
-) -> Result<Bytes, ConnectionError> {
+) -> Result<(Bytes, Option<Duration>), ConnectionError> {
     let request = SaslAuthenticateRequest::default().with_auth_bytes(Bytes::from(auth_bytes));
     let (response, _) = conn.request(&request).await?;
     if response.error_code != 0 {
@@ -135,16 +140,18 @@ async fn exchange(
             message,
         });
     }
-    if response.session_lifetime_ms > 0 {
-        // The broker will close the connection when the session ends; the client then
-        // reconnects (and authenticates again) on next use.
+    let lifetime = u64::try_from(response.session_lifetime_ms)
+        .ok()
+        .filter(|&ms| ms > 0)
+        .map(Duration::from_millis);
+    if let Some(lifetime) = lifetime {
         tracing::debug!(
             broker = conn.broker(),
-            lifetime_ms = response.session_lifetime_ms,
+            ?lifetime,
             "SASL session has a lifetime"
         );
     }
-    Ok(response.auth_bytes)
+    Ok((response.auth_bytes, lifetime))
 }
 
 /// The PLAIN message: empty authorization id, user name, password, NUL-separated.
