@@ -29,8 +29,10 @@ use crate::source::SourceArgs;
 const AFTER_HELP: &str = "\
 Secrets and connection settings can also come from the environment:
   TRUTHOUND_SECURITY_PROTOCOL  TRUTHOUND_SASL_MECHANISM  TRUTHOUND_SASL_USERNAME
-  TRUTHOUND_SASL_PASSWORD      TRUTHOUND_SSL_CAFILE      TRUTHOUND_SSL_CERTFILE
-  TRUTHOUND_SSL_KEYFILE
+  TRUTHOUND_SASL_PASSWORD      TRUTHOUND_SASL_PASSWORD_FILE
+  TRUTHOUND_SSL_CAFILE         TRUTHOUND_SSL_CERTFILE    TRUTHOUND_SSL_KEYFILE
+Give passwords through TRUTHOUND_SASL_PASSWORD or --sasl-password-file: a password given as
+--sasl-password shows in `ps` and in shell history.
 Exit codes: 0 ok; 1 `check` found issues at or above --fail-on; 2 usage, connection,
 authentication or other errors.";
 

@@ -96,6 +96,29 @@ fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     l.write().unwrap_or_else(|p| p.into_inner())
 }
 
+/// A broker whose listener requires SASL answers ApiVersions, then closes the connection at the
+/// first other request of a client that did not authenticate: say so, instead of only "closed".
+fn hint_authentication(err: Error, protocol: SecurityProtocol) -> Error {
+    match err {
+        Error::Connection(ConnectionError::Io { broker, reason })
+            if matches!(
+                protocol,
+                SecurityProtocol::Plaintext | SecurityProtocol::Ssl
+            ) && reason.contains("closed the connection") =>
+        {
+            Error::Connection(ConnectionError::Io {
+                broker,
+                reason: format!(
+                    "{reason} after the handshake: does its listener require SASL \
+                     authentication? (security protocol is {protocol}; set SASL_SSL or \
+                     SASL_PLAINTEXT with a mechanism, user name and password)"
+                ),
+            })
+        }
+        other => other,
+    }
+}
+
 impl KafkaClient {
     /// Connects to the first bootstrap broker that answers and loads the cluster's brokers.
     ///
@@ -146,7 +169,9 @@ impl KafkaClient {
             }),
         };
         client.bootstrap().await?;
-        client.refresh_metadata(&[]).await?;
+        if let Err(err) = client.refresh_metadata(&[]).await {
+            return Err(hint_authentication(err, protocol));
+        }
         Ok(client)
     }
 
