@@ -97,3 +97,33 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::DemoFill(args) => runtime.block_on(demo_fill::run(&args)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::Cli;
+
+    #[test]
+    fn parsed_arguments_never_show_the_password() {
+        let cli = Cli::try_parse_from([
+            "truthound",
+            "info",
+            "kafka://b:9093/t",
+            "--security-protocol",
+            "SASL_SSL",
+            "--sasl-mechanism",
+            "PLAIN",
+            "--sasl-username",
+            "key",
+            "--sasl-password",
+            "pw-9c2e1d",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let shown = format!("{cli:?}");
+        assert!(
+            shown.contains("key") && !shown.contains("pw-9c2e1d"),
+            "{shown}"
+        );
+    }
+}
