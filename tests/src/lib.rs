@@ -20,8 +20,10 @@
 //! - [`SpawnedBroker`]: a broker of the test's own (e.g. SQLite-backed), that can be restarted on
 //!   the same port with the same data, and is killed on drop; [`BrokerSecurity`] switches its
 //!   listener to TLS and/or required SASL authentication.
+//! - [`proxy`]: a TCP proxy between client and broker that cuts, refuses and stalls.
 //! - [`security`]: certificates made in the test, a TLS broker, a SCRAM broker with users.
 
+pub mod proxy;
 pub mod security;
 
 use std::fs::{File, OpenOptions};
@@ -150,6 +152,8 @@ pub struct SpawnedBroker {
     dir: tempfile::TempDir,
     child: Option<Child>,
     security: BrokerSecurity,
+    /// The address the broker advertises instead of its own (a proxy in front of it).
+    advertised: Option<String>,
 }
 
 /// The listener security of a [`SpawnedBroker`], set with [`SpawnedBroker::set_security`].
@@ -208,6 +212,7 @@ impl SpawnedBroker {
             dir,
             child: None,
             security: BrokerSecurity::default(),
+            advertised: None,
         };
         broker.launch();
         broker
@@ -216,6 +221,13 @@ impl SpawnedBroker {
     /// The broker's temporary directory (removed on drop), e.g. for certificate files.
     pub fn dir(&self) -> &std::path::Path {
         self.dir.path()
+    }
+
+    /// Makes the broker advertise `host_port` (e.g. a [`proxy::Proxy`] in front of it) as its
+    /// address in metadata, from the next [`SpawnedBroker::restart`] on, so that clients
+    /// connect there after bootstrapping.
+    pub fn advertise(&mut self, host_port: &str) {
+        self.advertised = Some(host_port.to_owned());
     }
 
     /// Sets the listener security used from the next [`SpawnedBroker::restart`] on.
@@ -386,11 +398,15 @@ impl SpawnedBroker {
             .open(self.log_path())
             .and_then(|log| Ok((log.try_clone()?, log)))
             .unwrap_or_else(|err| panic!("cannot open {}: {err}", self.log_path().display()));
+        let advertised = self
+            .advertised
+            .as_ref()
+            .map_or_else(|| listener.to_owned(), |a| format!("tcp://{a}"));
         let mut command = Command::new(&self.bin);
         command
             .arg("broker")
             .args(["--listener-url", listener])
-            .args(["--advertised-listener-url", listener])
+            .args(["--advertised-listener-url", &advertised])
             .args(["--storage-engine", &self.storage_engine]);
         if let Some((cert, key)) = &self.security.tls {
             command.arg("--cert").arg(cert).arg("--key").arg(key);

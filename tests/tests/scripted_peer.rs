@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::api_versions_response::ApiVersion;
@@ -196,20 +197,35 @@ async fn a_response_cut_midway_is_retried_on_a_new_connection() {
 }
 
 #[tokio::test]
-async fn a_connection_that_keeps_failing_gives_up_with_the_cause() {
+async fn a_connection_that_keeps_failing_gives_up_at_the_deadline_with_the_cause() {
     let peer = start(Script::CutFetches(usize::MAX)).await;
-    let client = KafkaClient::connect(ClientConfig::new([peer.addr.clone()]).with_retries(2))
-        .await
-        .unwrap();
+    let client = KafkaClient::connect(
+        ClientConfig::new([peer.addr.clone()]).with_retry_timeout(Duration::from_secs(1)),
+    )
+    .await
+    .unwrap();
+    let started = std::time::Instant::now();
     let err = client
         .read_range(TOPIC, 0, 0, 20, FetchOptions::default())
         .await
         .unwrap_err();
+    let elapsed = started.elapsed();
     let msg = err.to_string();
+    // Retried with backoff (50, 100, 200, 400 ms...) until the second is over, not beyond.
     assert!(
-        matches!(err, Error::RetriesExhausted { attempts: 3, .. }),
+        matches!(err, Error::RetriesExhausted { attempts, .. } if attempts >= 4),
         "{err:?}"
     );
+    assert!(elapsed < Duration::from_millis(1500), "{elapsed:?}");
+    // The same read with a deadline of its own ends by that deadline instead.
+    let started = std::time::Instant::now();
+    let err = client
+        .with_deadline(started + Duration::from_millis(300))
+        .read_range(TOPIC, 0, 0, 20, FetchOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::RetriesExhausted { .. }), "{err:?}");
+    assert!(started.elapsed() < Duration::from_millis(600));
     assert!(msg.contains("in the middle of a response"), "{msg}");
     assert!(msg.contains(&peer.addr), "{msg}");
 }

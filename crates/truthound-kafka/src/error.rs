@@ -50,7 +50,11 @@ pub enum KafkaDataSourceError {
     #[error(transparent)]
     Deserialization(#[from] DeserializationError),
     /// The read took longer than `consume_timeout`.
-    #[error("consume_timeout of {timeout:?} ran out after {received} messages; {}", progress_text(.progress))]
+    #[error(
+        "consume_timeout of {timeout:?} ran out after {received} messages; {}{}",
+        progress_text(.progress),
+        .last_error.as_ref().map(|e| format!("; last error: {e}")).unwrap_or_default()
+    )]
     Timeout {
         /// The timeout.
         timeout: Duration,
@@ -58,6 +62,20 @@ pub enum KafkaDataSourceError {
         received: usize,
         /// Each partition's progress.
         progress: Vec<PartitionProgress>,
+        /// The failure that was being retried when time ran out, if any (a broker down, a
+        /// partition without a leader).
+        last_error: Option<String>,
+    },
+    /// Connecting, or looking up the topic and its offsets, did not finish within
+    /// `consume_timeout`.
+    #[error("{what} did not finish within consume_timeout of {timeout:?}: {reason}")]
+    SetupTimeout {
+        /// What was being done (e.g. "connecting to localhost:9092").
+        what: String,
+        /// The timeout.
+        timeout: Duration,
+        /// The last failure, or what was awaited.
+        reason: String,
     },
     /// An operation needs `group_id`.
     #[error(

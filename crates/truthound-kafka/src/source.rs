@@ -200,23 +200,49 @@ impl KafkaDataSource {
 
     async fn capture(&self) -> Result<Snapshot> {
         let servers = self.config.bootstrap_list();
+        let timeout = self.config.streaming.consume_timeout;
+        let deadline = deadline_after(timeout);
+        // Each step of connecting (TCP, TLS, ApiVersions, SASL, metadata) is bounded by what
+        // is left of consume_timeout, so a stalled broker is named within it.
         let client_config = ClientConfig::new(servers.clone())
             .with_client_id(self.config.client_id.clone())
-            .with_connect_timeout(self.config.connect_timeout)
+            .with_connect_timeout(self.config.connect_timeout.min(timeout))
+            .with_request_timeout(
+                ClientConfig::new(servers.clone())
+                    .request_timeout
+                    .min(timeout),
+            )
             .with_security_protocol(self.config.security_protocol);
         let client_config = with_security(client_config, &self.config);
-        let client = KafkaClient::connect(client_config)
-            .await
-            .map_err(|e| match e {
-                truthound_kafka_client::Error::NoBrokerReachable { .. }
-                | truthound_kafka_client::Error::Connection(_) => {
-                    KafkaDataSourceError::Connection(KafkaConnectionError {
-                        bootstrap_servers: servers.clone(),
-                        message: e.to_string(),
-                    })
-                }
-                other => other.into(),
-            })?;
+        let connected =
+            tokio::time::timeout_at(deadline.into(), KafkaClient::connect(client_config))
+                .await
+                .map_err(|_| KafkaDataSourceError::SetupTimeout {
+                    what: format!("connecting to {}", servers.join(",")),
+                    timeout,
+                    reason: "no complete answer to the connection handshake".into(),
+                })?;
+        let client = connected.map_err(|e| match e {
+            truthound_kafka_client::Error::NoBrokerReachable { .. }
+            | truthound_kafka_client::Error::Connection(_) => {
+                KafkaDataSourceError::Connection(KafkaConnectionError {
+                    bootstrap_servers: servers.clone(),
+                    message: e.to_string(),
+                })
+            }
+            other => other.into(),
+        })?;
+        let snapshot_client = client.clone();
+        let client = client.with_deadline(deadline);
+        let setup_timeout = |e: truthound_kafka_client::Error| match e {
+            truthound_kafka_client::Error::RetriesExhausted { .. }
+            | truthound_kafka_client::Error::Timeout { .. } => KafkaDataSourceError::SetupTimeout {
+                what: format!("reading the offsets of {}", self.config.topic),
+                timeout,
+                reason: e.to_string(),
+            },
+            other => other.into(),
+        };
         let topic = &self.config.topic;
         let meta = match client.topic(topic).await {
             Ok(m) => m,
@@ -243,7 +269,8 @@ impl KafkaDataSource {
         };
         let marks = client
             .partition_watermarks(topic, &partitions, self.config.isolation_level)
-            .await?;
+            .await
+            .map_err(setup_timeout)?;
         let bounds = partitions
             .iter()
             .map(|p| {
@@ -260,7 +287,7 @@ impl KafkaDataSource {
             })
             .collect();
         Ok(Snapshot {
-            client,
+            client: snapshot_client,
             bounds,
             reached: Arc::new(Mutex::new(BTreeMap::new())),
         })
@@ -270,7 +297,10 @@ impl KafkaDataSource {
     /// most `limit` messages.
     pub async fn plan(&mut self, limit: usize) -> Result<Vec<PartitionPlan>> {
         let config = self.config.clone();
-        let snapshot = self.snapshot().await?.clone();
+        let mut snapshot = self.snapshot().await?.clone();
+        snapshot.client = snapshot
+            .client
+            .with_deadline(deadline_after(config.streaming.consume_timeout));
         let partitions: Vec<i32> = snapshot.bounds.iter().map(|b| b.partition).collect();
         let mut starts: BTreeMap<i32, i64> = BTreeMap::new();
         if let Some(o) = config.start_offset {
@@ -525,7 +555,13 @@ impl Read {
                 end: if p.quota == 0 { p.start } else { p.end },
             })
             .collect();
-        let reader = BoundedReader::new(snapshot.client.clone(), topic.clone(), ranges, options);
+        let deadline = deadline_after(timeout);
+        let reader = BoundedReader::new(
+            snapshot.client.with_deadline(deadline),
+            topic.clone(),
+            ranges,
+            options,
+        );
         let finished: BTreeSet<i32> = plan
             .iter()
             .filter(|p| p.quota == 0 || p.start >= p.end)
@@ -543,7 +579,7 @@ impl Read {
             quota: plan.iter().map(|p| (p.partition, p.quota)).collect(),
             reached: snapshot.reached,
             plan,
-            deadline: Instant::now() + timeout,
+            deadline,
             timeout,
             progress,
             on_progress,
@@ -551,7 +587,7 @@ impl Read {
         }
     }
 
-    fn timeout_error(&self) -> KafkaDataSourceError {
+    fn timeout_error(&self, last_error: Option<String>) -> KafkaDataSourceError {
         let positions: BTreeMap<i32, i64> = self
             .reader
             .positions()
@@ -571,6 +607,7 @@ impl Read {
                     position: positions.get(&p.partition).copied().unwrap_or(p.start),
                 })
                 .collect(),
+            last_error,
         }
     }
 
@@ -578,10 +615,17 @@ impl Read {
         loop {
             let left = self.deadline.saturating_duration_since(Instant::now());
             if left.is_zero() && !self.reader.is_done() {
-                return Err(self.timeout_error());
+                return Err(self.timeout_error(None));
             }
             let batch = match tokio::time::timeout(left, self.reader.next_batch()).await {
-                Err(_) => return Err(self.timeout_error()),
+                Err(_) => return Err(self.timeout_error(None)),
+                // The reader retried until the deadline: report where each partition got.
+                Ok(Err(e @ truthound_kafka_client::Error::RetriesExhausted { .. })) => {
+                    return Err(self.timeout_error(Some(e.to_string())));
+                }
+                Ok(Err(truthound_kafka_client::Error::Timeout { .. })) => {
+                    return Err(self.timeout_error(None));
+                }
                 Ok(r) => r?,
             };
             let Some(batch) = batch else {
@@ -678,6 +722,13 @@ impl BaseStreamingDataSource for KafkaDataSource {
             .with_commit(true)
             .with_seek(true)
     }
+}
+
+/// `timeout` from now, or far in the future when that cannot be represented.
+fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
 }
 
 /// Logs `config`'s [security warnings](KafkaDataSourceConfig::security_warnings), the first

@@ -11,6 +11,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 
 use super::{Error, KafkaClient, Result};
+use crate::ConnectionError;
 use crate::records::{Compression, ProduceRecord, RecordBatchBuilder};
 
 /// How many replicas must have a produced batch before the broker answers.
@@ -107,7 +108,18 @@ impl KafkaClient {
                                 .with_records(Some(batch.clone())),
                         ]),
                 ]);
-            let (response, _) = conn.request(&request).await?;
+            // Once the request may have reached the broker, a lost connection or a timeout
+            // leaves the outcome unknown: retrying could write the records twice.
+            let (response, _) = conn.request(&request).await.map_err(|e| match e {
+                ConnectionError::Io { .. } | ConnectionError::RequestTimeout { .. } => {
+                    Error::ProduceOutcomeUnknown {
+                        topic: topic.to_owned(),
+                        partition,
+                        source: e,
+                    }
+                }
+                other => other.into(),
+            })?;
             let p = response
                 .responses
                 .into_iter()

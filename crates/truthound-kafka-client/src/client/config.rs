@@ -60,8 +60,12 @@ pub struct ClientConfig {
     pub request_timeout: Duration,
     /// How the client talks to brokers.
     pub security_protocol: SecurityProtocol,
-    /// How many times a retriable failure (leader moved, connection lost) is retried.
-    pub retries: u32,
+    /// How long a retriable failure (leader moved, no leader, connection lost or refused, no
+    /// broker reachable, coordinator moving) is retried, with backoff, before the operation
+    /// fails with the last error. A [deadline](crate::KafkaClient::with_deadline) given to the
+    /// client takes its place. The default, 30 s, outlasts a leader election after a broker
+    /// dies (KRaft's `broker.session.timeout.ms` is 9 s).
+    pub retry_timeout: Duration,
     /// First wait before a retry; it doubles up to [`ClientConfig::retry_backoff_max`].
     pub retry_backoff: Duration,
     /// Longest wait between retries.
@@ -97,7 +101,7 @@ impl ClientConfig {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             security_protocol: SecurityProtocol::Plaintext,
-            retries: 8,
+            retry_timeout: Duration::from_secs(30),
             retry_backoff: Duration::from_millis(50),
             retry_backoff_max: Duration::from_secs(1),
             max_response_bytes: 512 * 1024 * 1024,
@@ -130,9 +134,9 @@ impl ClientConfig {
         self
     }
 
-    /// Sets how many times retriable failures are retried.
-    pub fn with_retries(mut self, n: u32) -> Self {
-        self.retries = n;
+    /// Sets how long retriable failures are retried (without a deadline).
+    pub fn with_retry_timeout(mut self, t: Duration) -> Self {
+        self.retry_timeout = t;
         self
     }
 

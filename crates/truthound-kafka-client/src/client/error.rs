@@ -73,7 +73,7 @@ pub enum Error {
         #[source]
         source: RecordsError,
     },
-    /// A retriable condition persisted through every retry.
+    /// A retriable condition persisted until the operation's deadline.
     #[error("{what} still failing after {attempts} attempts over {elapsed:?}: {last}")]
     RetriesExhausted {
         /// What was being done.
@@ -84,6 +84,30 @@ pub enum Error {
         elapsed: Duration,
         /// The last error.
         last: Box<Error>,
+    },
+    /// A Produce request was sent, then its connection failed or it timed out: the records may
+    /// or may not have been written. It is not retried, so nothing is written twice.
+    #[error(
+        "producing to {topic}/{partition}: the outcome is unknown (the records may have been \
+         written; not retried, to avoid duplicates): {source}"
+    )]
+    ProduceOutcomeUnknown {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+        /// The connection failure.
+        #[source]
+        source: ConnectionError,
+    },
+    /// An operation did not finish by its deadline, with no failure to report (a broker that
+    /// accepts requests and does not answer).
+    #[error("{what} did not finish within {elapsed:?}")]
+    Timeout {
+        /// What was being done.
+        what: String,
+        /// How long it ran.
+        elapsed: Duration,
     },
     /// The broker's answer did not make sense (missing partitions, unknown leader...).
     #[error("unexpected response from the broker: {0}")]
@@ -107,6 +131,8 @@ impl Error {
     /// connection dropped, or a retriable Kafka error code.
     pub(crate) fn is_retriable(&self) -> bool {
         match self {
+            // No broker answered: during an outage or a restart, they come back.
+            Error::NoBrokerReachable { .. } => true,
             // Socket failures and timeouts may pass; a version mismatch, a refused handshake or
             // a security failure will not.
             Error::Connection(e) => matches!(

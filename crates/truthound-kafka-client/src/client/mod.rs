@@ -58,6 +58,8 @@ impl TopicMetadata {
 #[derive(Clone)]
 pub struct KafkaClient {
     inner: Arc<Inner>,
+    /// When operations of this handle give up (see [`KafkaClient::with_deadline`]).
+    deadline: Option<Instant>,
 }
 
 impl std::fmt::Debug for KafkaClient {
@@ -158,6 +160,7 @@ impl KafkaClient {
             sasl,
         };
         let client = Self {
+            deadline: None,
             inner: Arc::new(Inner {
                 config,
                 settings,
@@ -178,6 +181,24 @@ impl KafkaClient {
     /// The settings this client was made with.
     pub fn config(&self) -> &ClientConfig {
         &self.inner.config
+    }
+
+    /// A handle to the same client (same connections and metadata) whose operations end by
+    /// `deadline`: retriable failures are retried until then instead of for
+    /// [`ClientConfig::retry_timeout`], and a request still under way then is given up. An
+    /// operation that runs out of time fails with [`Error::RetriesExhausted`] carrying the
+    /// last failure, or [`Error::Timeout`] when there was none.
+    #[must_use]
+    pub fn with_deadline(&self, deadline: Instant) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            deadline: Some(deadline),
+        }
+    }
+
+    /// The deadline set by [`KafkaClient::with_deadline`].
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
     }
 
     async fn bootstrap(&self) -> Result<Arc<Connection>> {
@@ -403,34 +424,52 @@ impl KafkaClient {
     }
 
     /// Runs `op` and retries it, with backoff and a metadata refresh, while it fails with a
-    /// retriable error (leader moved, no leader, connection lost, coordinator moving).
+    /// retriable error (leader moved, no leader, connection lost, no broker reachable,
+    /// coordinator moving), until the deadline ([`KafkaClient::with_deadline`], else
+    /// [`ClientConfig::retry_timeout`] from now). An attempt still running at the deadline is
+    /// given up.
     async fn retrying<T, F, Fut>(&self, what: &str, topic: Option<&str>, mut op: F) -> Result<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T>>,
     {
         let start = Instant::now();
+        let give_up = self
+            .deadline
+            .unwrap_or_else(|| start + self.inner.config.retry_timeout);
         let mut backoff = self.inner.config.retry_backoff;
-        let mut attempt = 0;
+        let mut attempts = 0;
+        let mut last: Option<Error> = None;
+        let out_of_time = |attempts: u32, last: Option<Error>| match last {
+            Some(last) => Error::RetriesExhausted {
+                what: what.to_owned(),
+                attempts,
+                elapsed: start.elapsed(),
+                last: Box::new(last),
+            },
+            None => Error::Timeout {
+                what: what.to_owned(),
+                elapsed: start.elapsed(),
+            },
+        };
         loop {
-            attempt += 1;
-            match op().await {
+            attempts += 1;
+            let Ok(result) = tokio::time::timeout_at(give_up.into(), op()).await else {
+                return Err(out_of_time(attempts, last));
+            };
+            match result {
                 Ok(v) => return Ok(v),
-                Err(e) if e.is_retriable() && attempt <= self.inner.config.retries => {
-                    tracing::debug!(what, attempt, error = %e, "retrying");
+                Err(e) if e.is_retriable() => {
+                    tracing::debug!(what, attempts, error = %e, "retrying");
+                    if Instant::now() + backoff >= give_up {
+                        return Err(out_of_time(attempts, Some(e)));
+                    }
                     if let Some(t) = topic {
                         self.forget_topic(t);
                     }
+                    last = Some(e);
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(self.inner.config.retry_backoff_max);
-                }
-                Err(e) if e.is_retriable() => {
-                    return Err(Error::RetriesExhausted {
-                        what: what.to_owned(),
-                        attempts: attempt,
-                        elapsed: start.elapsed(),
-                        last: Box::new(e),
-                    });
                 }
                 Err(e) => return Err(e),
             }
