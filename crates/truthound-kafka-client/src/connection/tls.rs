@@ -137,7 +137,9 @@ fn handshake_failure(host: &str, e: &std::io::Error) -> String {
             std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset
         ) =>
         {
-            format!("{e} (the broker closed the connection during the handshake: {NOT_TLS})")
+            // A reset or an orderly close: which one depends on how much of the ClientHello
+            // the listener read before giving up, so the message does not say.
+            format!("the broker closed the connection during the handshake: {NOT_TLS}")
         }
         _ => e.to_string(),
     }
@@ -156,7 +158,7 @@ fn presented_name(name: &str) -> &str {
 }
 
 /// The question every "this was not TLS" error ends with.
-pub(crate) const NOT_TLS: &str = "does the broker's listener speak TLS?";
+const NOT_TLS: &str = "does the broker's listener speak TLS?";
 
 fn name_kind(name: &ServerName<'_>) -> &'static str {
     match name {
