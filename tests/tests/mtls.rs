@@ -1,7 +1,8 @@
 //! Mutual TLS for real: `stunnel` in front of a plaintext nisshi broker requires a client
 //! certificate signed by a CA made here (`verify = 2`), and the broker advertises stunnel's
 //! address, so every connection of the client goes through it. nisshi itself never asks for a
-//! client certificate.
+//! client certificate. stunnel speaks TLS 1.3 unless told otherwise: its refusal then comes as
+//! an alert after the client's side of the handshake, under TLS 1.2 during the handshake.
 //!
 //! The `stunnel` binary is `TRUTHOUND_STUNNEL_BIN`, else `stunnel` on `PATH` (Debian/Ubuntu:
 //! `apt-get install -y stunnel4`; `.ci/run` installs it).
@@ -184,7 +185,8 @@ fn pem(label: &str, der: &[u8]) -> String {
 }
 
 /// stunnel accepting TLS on a free port of 127.0.0.1 and forwarding to a broker; it requires
-/// a client certificate signed by the CA in `client_ca`. Killed on drop.
+/// a client certificate signed by the CA in `client_ca`. `extra` are more service options
+/// (e.g. `sslVersionMax = TLSv1.2`). Killed on drop.
 struct Stunnel {
     child: Child,
     address: String,
@@ -192,7 +194,8 @@ struct Stunnel {
 }
 
 impl Stunnel {
-    fn start(dir: &Path, cert: &Path, key: &Path, client_ca: &Path, port: u16, to: &str) -> Self {
+    fn start(dir: &Path, files: [&Path; 3], port: u16, to: &str, extra: &str) -> Self {
+        let [cert, key, client_ca] = files;
         let log = dir.join("stunnel.log");
         let config = dir.join("stunnel.conf");
         std::fs::write(
@@ -200,7 +203,7 @@ impl Stunnel {
             format!(
                 "foreground = yes\npid =\ndebug = info\noutput = {log}\n\n[kafka]\n\
                  accept = 127.0.0.1:{port}\nconnect = {to}\ncert = {cert}\nkey = {key}\n\
-                 CAfile = {ca}\nverify = 2\n",
+                 CAfile = {ca}\nverify = 2\n{extra}",
                 log = log.display(),
                 cert = cert.display(),
                 key = key.display(),
@@ -269,6 +272,11 @@ struct MutualTls {
 
 impl MutualTls {
     fn start() -> Self {
+        Self::start_with("")
+    }
+
+    /// As [`MutualTls::start`], with more stunnel service options.
+    fn start_with(extra: &str) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("truthound-mtls-")
             .tempdir()
@@ -294,11 +302,10 @@ impl MutualTls {
         broker.restart();
         let stunnel = Stunnel::start(
             dir.path(),
-            &server_cert,
-            &server_key_file,
-            &client_ca.file,
+            [&server_cert, &server_key_file, &client_ca.file],
             port,
             &broker.address(),
+            extra,
         );
         Self {
             stunnel,
@@ -453,6 +460,25 @@ async fn a_certificate_from_another_ca_is_refused_clearly() {
             "TLS handshake with broker {} failed: the broker ended the TLS session with alert \
              UnknownCA (the broker refused the client certificate: is it signed by a CA the \
              broker trusts, and still valid?)",
+            mtls.address()
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_tls12_broker_refusing_the_missing_certificate_is_refused_clearly() {
+    // Under TLS 1.2 the broker refuses during the handshake, not after it.
+    let mtls = MutualTls::start_with("sslVersionMax = TLSv1.2\n");
+    let err = KafkaClient::connect(mtls.config(TlsConfig::new().with_ca_file(&mtls.server_ca)))
+        .await
+        .unwrap_err();
+    let err = connection_error(err);
+    assert!(matches!(err, ConnectionError::Tls { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "TLS handshake with broker {} failed: received fatal alert: HandshakeFailure (no \
+             common TLS settings, or the broker requires a client certificate)",
             mtls.address()
         )
     );
