@@ -277,6 +277,8 @@ impl MutualTls {
 
     /// As [`MutualTls::start`], with more stunnel service options.
     fn start_with(extra: &str) -> Self {
+        // Before starting a broker: without stunnel there is nothing to test.
+        stunnel_bin();
         let dir = tempfile::Builder::new()
             .prefix("truthound-mtls-")
             .tempdir()
