@@ -28,7 +28,7 @@ pub mod security;
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -130,7 +130,8 @@ pub fn unique_topic(prefix: &str) -> String {
     format!("{prefix}-{}-{count}-{nanos}", std::process::id())
 }
 
-/// A `nisshi` broker started by a test, on a free port of 127.0.0.1, killed on drop.
+/// A `nisshi` broker started by a test, on a free port of 127.0.0.1 (or of `[::1]`,
+/// [`SpawnedBroker::memory_ipv6`]), killed on drop.
 ///
 /// Its working directory (where it would read a `.env`) and its log are in a temporary directory
 /// of its own. [`SpawnedBroker::restart`] starts it again on the same port with the same storage,
@@ -147,13 +148,13 @@ pub fn unique_topic(prefix: &str) -> String {
 #[derive(Debug)]
 pub struct SpawnedBroker {
     bin: PathBuf,
+    ip: IpAddr,
     port: u16,
+    advertised: Option<String>,
     storage_engine: String,
     dir: tempfile::TempDir,
     child: Option<Child>,
     security: BrokerSecurity,
-    /// The address the broker advertises instead of its own (a proxy in front of it).
-    advertised: Option<String>,
 }
 
 /// The listener security of a [`SpawnedBroker`], set with [`SpawnedBroker::set_security`].
@@ -188,6 +189,24 @@ impl SpawnedBroker {
         Self::start("memory://truthound/")
     }
 
+    /// Starts an in-memory broker listening on the IPv6 loopback `[::1]` (and advertising
+    /// it); [`SpawnedBroker::address`] is then `[::1]:PORT`.
+    ///
+    /// # Panics
+    ///
+    /// As [`SpawnedBroker::start`], and when the machine has no IPv6 loopback.
+    pub fn memory_ipv6() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("truthound-broker-")
+            .tempdir()
+            .unwrap_or_else(|err| panic!("cannot create a temporary directory: {err}"));
+        Self::start_on(
+            dir,
+            "memory://truthound/".to_owned(),
+            Ipv6Addr::LOCALHOST.into(),
+        )
+    }
+
     /// Starts a broker that keeps its data in an SQLite file of its temporary directory, so the
     /// data survives [`SpawnedBroker::restart`].
     pub fn sqlite() -> Self {
@@ -201,18 +220,23 @@ impl SpawnedBroker {
     }
 
     fn start_in(dir: tempfile::TempDir, storage_engine: String) -> Self {
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        Self::start_on(dir, storage_engine, Ipv4Addr::LOCALHOST.into())
+    }
+
+    fn start_on(dir: tempfile::TempDir, storage_engine: String, ip: IpAddr) -> Self {
+        let port = TcpListener::bind((ip, 0))
             .and_then(|listener| listener.local_addr())
             .map(|address| address.port())
-            .unwrap_or_else(|err| panic!("cannot find a free port on 127.0.0.1: {err}"));
+            .unwrap_or_else(|err| panic!("cannot find a free port on {ip}: {err}"));
         let mut broker = Self {
             bin: nisshi_bin(),
+            ip,
             port,
+            advertised: None,
             storage_engine,
             dir,
             child: None,
             security: BrokerSecurity::default(),
-            advertised: None,
         };
         broker.launch();
         broker
@@ -223,16 +247,16 @@ impl SpawnedBroker {
         self.dir.path()
     }
 
-    /// Makes the broker advertise `host_port` (e.g. a [`proxy::Proxy`] in front of it) as its
-    /// address in metadata, from the next [`SpawnedBroker::restart`] on, so that clients
-    /// connect there after bootstrapping.
-    pub fn advertise(&mut self, host_port: &str) {
-        self.advertised = Some(host_port.to_owned());
-    }
-
     /// Sets the listener security used from the next [`SpawnedBroker::restart`] on.
     pub fn set_security(&mut self, security: BrokerSecurity) {
         self.security = security;
+    }
+
+    /// Makes the broker advertise `address` (`host:port`) in its metadata instead of its own
+    /// listener, from the next [`SpawnedBroker::restart`] on: clients then make every
+    /// connection after the bootstrap to `address`, e.g. a TLS proxy in front of the broker.
+    pub fn set_advertised_address(&mut self, address: impl Into<String>) {
+        self.advertised = Some(address.into());
     }
 
     /// Creates a SCRAM user with `nisshi user create`; `mechanism` is `scram256` or
@@ -261,12 +285,12 @@ impl SpawnedBroker {
         );
     }
 
-    /// The broker's address, `127.0.0.1:PORT`.
+    /// The broker's address, `127.0.0.1:PORT` (`[::1]:PORT` for [`SpawnedBroker::memory_ipv6`]).
     pub fn address(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        SocketAddr::from((self.ip, self.port)).to_string()
     }
 
-    /// The broker's port on 127.0.0.1; it stays the same across restarts.
+    /// The broker's port; it stays the same across restarts.
     pub fn port(&self) -> u16 {
         self.port
     }
@@ -344,11 +368,15 @@ impl SpawnedBroker {
     /// the previous process (a restart).
     fn launch(&mut self) {
         let deadline = Instant::now() + READY_TIMEOUT;
-        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
-        let listener = format!("tcp://127.0.0.1:{}", self.port);
+        let address = SocketAddr::from((self.ip, self.port));
+        let listener = format!("tcp://{address}");
+        let advertised = match &self.advertised {
+            Some(advertised) => format!("tcp://{advertised}"),
+            None => listener.clone(),
+        };
         let mut last_error;
         loop {
-            let mut child = self.spawn(&listener);
+            let mut child = self.spawn(&listener, &advertised);
             last_error = loop {
                 match child.try_wait() {
                     Ok(Some(status)) => break format!("the broker exited ({status})"),
@@ -391,22 +419,18 @@ impl SpawnedBroker {
         );
     }
 
-    fn spawn(&self, listener: &str) -> Child {
+    fn spawn(&self, listener: &str, advertised: &str) -> Child {
         let log = OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.log_path())
             .and_then(|log| Ok((log.try_clone()?, log)))
             .unwrap_or_else(|err| panic!("cannot open {}: {err}", self.log_path().display()));
-        let advertised = self
-            .advertised
-            .as_ref()
-            .map_or_else(|| listener.to_owned(), |a| format!("tcp://{a}"));
         let mut command = Command::new(&self.bin);
         command
             .arg("broker")
             .args(["--listener-url", listener])
-            .args(["--advertised-listener-url", &advertised])
+            .args(["--advertised-listener-url", advertised])
             .args(["--storage-engine", &self.storage_engine]);
         if let Some((cert, key)) = &self.security.tls {
             command.arg("--cert").arg(cert).arg("--key").arg(key);

@@ -3,10 +3,10 @@
 //! refused for a while (a broker or network outage), and a stall (connections stay open, nothing
 //! is forwarded).
 //!
-//! The broker must advertise the proxy's address ([`SpawnedBroker::advertise`]), so that every
-//! connection the client opens after bootstrapping passes through the proxy too.
+//! The broker must advertise the proxy's address ([`SpawnedBroker::set_advertised_address`]),
+//! so that every connection the client opens after bootstrapping passes through the proxy too.
 //!
-//! [`SpawnedBroker::advertise`]: crate::SpawnedBroker::advertise
+//! [`SpawnedBroker::set_advertised_address`]: crate::SpawnedBroker::set_advertised_address
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};

@@ -17,6 +17,16 @@ pub const BOB: (&str, &str) = ("bob", "bob-secret-512");
 /// A CA and a server certificate for `localhost` and `127.0.0.1`, written as PEM files into
 /// `dir`: returns (CA file, server certificate file, server key file).
 pub fn make_certificates(dir: &Path, prefix: &str) -> (PathBuf, PathBuf, PathBuf) {
+    make_certificates_for(dir, prefix, &["localhost", "127.0.0.1"])
+}
+
+/// As [`make_certificates`], with a server certificate for `names` (DNS names or IP
+/// addresses).
+pub fn make_certificates_for(
+    dir: &Path,
+    prefix: &str,
+    names: &[&str],
+) -> (PathBuf, PathBuf, PathBuf) {
     use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -26,10 +36,10 @@ pub fn make_certificates(dir: &Path, prefix: &str) -> (PathBuf, PathBuf, PathBuf
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
     let server_key = KeyPair::generate().unwrap();
     let mut server_params =
-        CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+        CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>()).unwrap();
     server_params
         .distinguished_name
-        .push(DnType::CommonName, "localhost");
+        .push(DnType::CommonName, names[0]);
     let server = server_params.signed_by(&server_key, &ca).unwrap();
     let paths = (
         dir.join(format!("{prefix}-ca.pem")),
@@ -44,8 +54,13 @@ pub fn make_certificates(dir: &Path, prefix: &str) -> (PathBuf, PathBuf, PathBuf
 
 /// A broker whose listener is TLS-only; returns it and the CA file that signed its certificate.
 pub fn tls_broker() -> (SpawnedBroker, PathBuf) {
-    let mut broker = SpawnedBroker::memory();
-    let (ca, cert, key) = make_certificates(broker.dir(), "tls");
+    tls_broker_named(SpawnedBroker::memory(), &["localhost", "127.0.0.1"])
+}
+
+/// `broker` restarted with a TLS-only listener whose certificate names `names`; returns it and
+/// the CA file that signed its certificate.
+pub fn tls_broker_named(mut broker: SpawnedBroker, names: &[&str]) -> (SpawnedBroker, PathBuf) {
+    let (ca, cert, key) = make_certificates_for(broker.dir(), "tls", names);
     broker.set_security(BrokerSecurity {
         tls: Some((cert, key)),
         authentication: false,

@@ -264,11 +264,19 @@ impl KafkaDataSourceConfig {
             return bad("bootstrap_servers is empty: give at least one host:port".into());
         }
         for s in self.bootstrap_list() {
+            // An IPv6 host goes in brackets: `[::1]:9092`.
+            let host_ok = |h: &str| match h.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+                Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
+                None => !h.is_empty() && !h.contains(':'),
+            };
             let ok = s
                 .rsplit_once(':')
-                .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok());
+                .is_some_and(|(h, p)| host_ok(h) && p.parse::<u16>().is_ok());
             if !ok {
-                return bad(format!("bootstrap server {s:?} is not host:port"));
+                return bad(format!(
+                    "bootstrap server {s:?} is not host:port (an IPv6 address goes in brackets: \
+                     [::1]:9092)"
+                ));
             }
         }
         if self.topic.is_empty() {
@@ -622,6 +630,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.bootstrap_list(), vec!["broker1:9092", "broker2:9092"]);
+        let v6 =
+            KafkaDataSourceConfig::from_connection_string("kafka://[::1]:9092,[fe80::2]:9093/t")
+                .unwrap();
+        assert_eq!(v6.bootstrap_list(), vec!["[::1]:9092", "[fe80::2]:9093"]);
         assert_eq!(c.streaming.max_messages, 5000);
         assert!(c.streaming.include_metadata);
         let c = KafkaDataSourceConfig::from_connection_string("localhost:9092/t").unwrap();
@@ -853,6 +865,14 @@ mod tests {
             (
                 KafkaDataSourceConfig::new("", "t"),
                 "bootstrap_servers is empty",
+            ),
+            (
+                KafkaDataSourceConfig::new("::1:9092", "t"),
+                "an IPv6 address goes in brackets",
+            ),
+            (
+                KafkaDataSourceConfig::new("[not-v6]:9092", "t"),
+                "is not host:port",
             ),
             (
                 KafkaDataSourceConfig::new("localhost:9092", "a b"),

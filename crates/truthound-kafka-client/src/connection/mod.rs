@@ -51,6 +51,19 @@ pub enum ConnectionError {
         /// The timeout that ran out.
         timeout: Duration,
     },
+    /// The TCP connection was made but the TLS handshake got no answer within the connect
+    /// timeout: typically a listener that does not speak TLS (a plaintext Kafka listener waits
+    /// silently for a request), or a broker that hangs.
+    #[error(
+        "TLS handshake with broker {broker} got no answer within {timeout:?}: does the broker's \
+         listener speak TLS? (a plaintext Kafka listener waits silently for a request)"
+    )]
+    TlsHandshakeTimeout {
+        /// The broker's address.
+        broker: String,
+        /// The connect timeout that ran out.
+        timeout: Duration,
+    },
     /// The connection failed while a request was in flight or being sent.
     #[error("connection to broker {broker} failed: {reason}")]
     Io {
@@ -183,6 +196,8 @@ struct Shared {
     broker: String,
     pending: Mutex<Pending>,
     dead: AtomicBool,
+    /// The fatal TLS alert the broker ended the session with, if it did.
+    tls_alert: Mutex<Option<rustls::AlertDescription>>,
 }
 
 impl Shared {
@@ -237,26 +252,32 @@ impl Connection {
         broker: &str,
         settings: &ConnectionSettings,
     ) -> Result<Self, ConnectionError> {
-        let open = async {
-            let tcp =
-                TcpStream::connect(broker)
-                    .await
-                    .map_err(|source| ConnectionError::Connect {
-                        broker: broker.to_owned(),
-                        source,
-                    })?;
-            let _ = tcp.set_nodelay(true);
-            Ok::<Box<dyn Transport>, ConnectionError>(match &settings.tls {
-                Some(tls) => Box::new(tls.connect(broker, tcp).await?),
-                None => Box::new(tcp),
-            })
-        };
-        let transport = tokio::time::timeout(settings.connect_timeout, open)
+        let timeout = settings.connect_timeout;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let tcp = tokio::time::timeout_at(deadline, TcpStream::connect(broker))
             .await
             .map_err(|_| ConnectionError::ConnectTimeout {
                 broker: broker.to_owned(),
-                timeout: settings.connect_timeout,
-            })??;
+                timeout,
+            })?
+            .map_err(|source| ConnectionError::Connect {
+                broker: broker.to_owned(),
+                source,
+            })?;
+        let _ = tcp.set_nodelay(true);
+        let transport: Box<dyn Transport> = match &settings.tls {
+            // The handshake gets what is left of the connect timeout: a listener that accepts
+            // and never answers (a plaintext one waits for a Kafka request) cannot stall it.
+            Some(tls) => Box::new(
+                tokio::time::timeout_at(deadline, tls.connect(broker, tcp))
+                    .await
+                    .map_err(|_| ConnectionError::TlsHandshakeTimeout {
+                        broker: broker.to_owned(),
+                        timeout,
+                    })??,
+            ),
+            None => Box::new(tcp),
+        };
         let mut conn = Self::handshake(broker, transport, settings).await?;
         if let Some(sasl) = &settings.sasl {
             let started = Instant::now();
@@ -282,6 +303,7 @@ impl Connection {
             broker: broker.to_owned(),
             pending: Mutex::new(HashMap::new()),
             dead: AtomicBool::new(false),
+            tls_alert: Mutex::new(None),
         });
         let reader = tokio::spawn(read_loop(read, shared.clone(), settings.max_frame_bytes));
         let mut conn = Self {
@@ -293,8 +315,22 @@ impl Connection {
             reader,
             retire_at: None,
         };
-        conn.versions = conn.negotiate().await?;
+        conn.versions = match conn.negotiate().await {
+            Ok(versions) => versions,
+            // A TLS 1.3 broker that refuses the client certificate says so with an alert on
+            // the first read, after the handshake looked complete.
+            Err(e) => return Err(conn.refused_by_tls().unwrap_or(e)),
+        };
         Ok(conn)
+    }
+
+    /// The broker's TLS refusal as an error, when it ended the session with a fatal alert.
+    fn refused_by_tls(&self) -> Option<ConnectionError> {
+        let alert = (*lock(&self.shared.tls_alert))?;
+        Some(ConnectionError::Tls {
+            broker: self.broker().to_owned(),
+            reason: tls::alert_reason(alert),
+        })
     }
 
     /// ApiVersions: try v3 (flexible, with client software name), fall back to v0 when the
@@ -508,6 +544,13 @@ async fn read_loop(
     let reason = loop {
         let mut len = [0u8; 4];
         if let Err(e) = read.read_exact(&mut len).await {
+            if let Some(rustls::Error::AlertReceived(alert)) = e
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            {
+                *lock(&shared.tls_alert) = Some(*alert);
+                break tls::alert_reason(*alert);
+            }
             break if e.kind() == std::io::ErrorKind::UnexpectedEof {
                 "the broker closed the connection".to_owned()
             } else {
