@@ -214,8 +214,11 @@ impl KafkaDataSource {
             )
             .with_security_protocol(self.config.security_protocol);
         let client_config = with_security(client_config, &self.config);
+        // Each request is bounded by the timeout itself and names its broker and API; this
+        // bound, a little later, only catches what adds up across several requests.
+        let backstop = deadline + Duration::from_millis(500);
         let connected =
-            tokio::time::timeout_at(deadline.into(), KafkaClient::connect(client_config))
+            tokio::time::timeout_at(backstop.into(), KafkaClient::connect(client_config))
                 .await
                 .map_err(|_| KafkaDataSourceError::SetupTimeout {
                     what: format!("connecting to {}", servers.join(",")),

@@ -98,6 +98,18 @@ fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     l.write().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Whether `err` is a connection lost in the middle of a response, during connecting.
+fn lost_mid_response(err: &Error) -> bool {
+    const MID_RESPONSE: &str = "in the middle of a response";
+    match err {
+        Error::Connection(ConnectionError::Io { reason, .. }) => reason.contains(MID_RESPONSE),
+        Error::NoBrokerReachable { tried } => {
+            tried.iter().any(|(_, why)| why.contains(MID_RESPONSE))
+        }
+        _ => false,
+    }
+}
+
 /// A broker whose listener requires SASL answers ApiVersions, then closes the connection at the
 /// first other request of a client that did not authenticate: say so, instead of only "closed".
 fn hint_authentication(err: Error, protocol: SecurityProtocol) -> Error {
@@ -171,11 +183,29 @@ impl KafkaClient {
                 topic_errors: RwLock::new(HashMap::new()),
             }),
         };
-        client.bootstrap().await?;
-        if let Err(err) = client.refresh_metadata(&[]).await {
-            return Err(hint_authentication(err, protocol));
+        // A connection lost in the middle of a response (a network blip, a broker restarting)
+        // is retried within retry_timeout; a broker that refuses connections, or closes them
+        // before answering, fails at once: the address or the settings are wrong.
+        let started = Instant::now();
+        let mut backoff = client.inner.config.retry_backoff;
+        loop {
+            let attempt = async {
+                client.bootstrap().await?;
+                client.refresh_metadata(&[]).await.map(drop)
+            };
+            match attempt.await {
+                Ok(()) => return Ok(client),
+                Err(err)
+                    if lost_mid_response(&err)
+                        && started.elapsed() + backoff < client.inner.config.retry_timeout =>
+                {
+                    tracing::debug!(error = %err, "connecting again");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(client.inner.config.retry_backoff_max);
+                }
+                Err(err) => return Err(hint_authentication(err, protocol)),
+            }
         }
-        Ok(client)
     }
 
     /// The settings this client was made with.
