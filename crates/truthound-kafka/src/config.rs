@@ -359,8 +359,9 @@ impl KafkaDataSourceConfig {
                 return Ok(());
             }
             return bad(format!(
-                "{} set, but schema_registry_url is not: give the registry URL, or remove them",
-                set.join(", ")
+                "{} set, but schema_registry_url is not: give the registry URL, or remove {}",
+                set.join(", "),
+                if set.len() == 1 { "it" } else { "them" }
             ));
         };
         let authority = url

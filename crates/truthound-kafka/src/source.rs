@@ -113,7 +113,8 @@ fn deserializer_for(config: &KafkaDataSourceConfig) -> Result<Arc<dyn MessageDes
 /// default (10 s) or `consume_timeout` when shorter: a registry that does not answer costs a
 /// read at most about its own deadline. The failure is remembered for a few seconds, so the
 /// other messages with that schema id are skipped at once, each reported with its partition
-/// and offset.
+/// and offset. When the lookup used the whole deadline and more fetches remain, the read ends
+/// with its timeout error instead.
 #[cfg(feature = "avro")]
 fn avro_deserializer(config: &KafkaDataSourceConfig) -> Result<Arc<dyn MessageDeserializer>> {
     let invalid = |e: truthound_avro::AvroError| KafkaDataSourceError::InvalidConfig(e.to_string());
