@@ -75,9 +75,9 @@ async fn avro_topic(n: i64) -> String {
     topic
 }
 
-/// A CA and a registry certificate for `localhost` and `127.0.0.1`: the CA's PEM file in
-/// `dir`, and the server's TLS configuration.
-fn certificates(dir: &Path) -> (PathBuf, Arc<rustls::ServerConfig>) {
+/// A CA and a registry certificate for `names`: the CA's PEM file in `dir`, and the server's
+/// TLS configuration.
+fn certificates(dir: &Path, names: &[&str]) -> (PathBuf, Arc<rustls::ServerConfig>) {
     use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -86,8 +86,8 @@ fn certificates(dir: &Path) -> (PathBuf, Arc<rustls::ServerConfig>) {
         .push(DnType::CommonName, "truthound test registry CA");
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
     let key = KeyPair::generate().unwrap();
-    let mut params =
-        CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+    let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    let mut params = CertificateParams::new(names).unwrap();
     params
         .distinguished_name
         .push(DnType::CommonName, "localhost");
@@ -122,9 +122,14 @@ struct TlsRegistry {
 }
 
 impl TlsRegistry {
+    /// A registry whose certificate names `localhost` and `127.0.0.1`.
     fn start() -> Self {
+        Self::with_names(&["localhost", "127.0.0.1"])
+    }
+
+    fn with_names(names: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let (ca_file, tls) = certificates(dir.path());
+        let (ca_file, tls) = certificates(dir.path(), names);
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("https://{}", listener.local_addr().unwrap());
         let requests = Arc::new(AtomicUsize::new(0));
@@ -393,4 +398,33 @@ async fn a_registry_that_never_answers_costs_about_the_consume_timeout() {
     );
     assert!(skipped.iter().all(|s| s.reason == expected), "{skipped:?}");
     drop(silent);
+}
+
+#[test]
+fn a_certificate_for_another_host_is_refused_saying_so() {
+    use truthound::avro::AvroDeserializer;
+    use truthound::core::MessageDeserializer;
+    let registry = TlsRegistry::with_names(&["registry.example"]);
+    let deserializer = AvroDeserializer::with_registry(&registry.url)
+        .with_basic_auth(KEY, SECRET)
+        .with_ca_file(&registry.ca_file)
+        .finish()
+        .unwrap();
+    let err = deserializer
+        .deserialize(&framed(7, &datum(1, "view")))
+        .unwrap_err();
+    assert!(
+        err.reason().starts_with(&format!(
+            "could not get Avro schema id 7 from {}/schemas/ids/7: the registry's TLS \
+             certificate is not valid for the host in the URL (NotValidForName",
+            registry.url
+        )),
+        "{err}"
+    );
+    assert!(
+        err.reason()
+            .ends_with("): use a host name the certificate names"),
+        "{err}"
+    );
+    assert_eq!(registry.requests.load(Ordering::SeqCst), 0);
 }

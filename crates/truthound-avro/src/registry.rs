@@ -432,11 +432,8 @@ impl Registry {
 
 impl Registry {
     fn describe(&self, err: ureq::Error) -> String {
-        if let Some(reason) = untrusted_certificate(&err) {
-            return format!(
-                "the registry's TLS certificate is not trusted ({reason}): give the PEM file of \
-                 the certificate authority that signed it as the registry CA file"
-            );
+        if let Some(reason) = refused_certificate(&err) {
+            return reason;
         }
         match err {
             ureq::Error::Timeout(_) => format!("no complete answer within {:?}", self.timeout),
@@ -456,22 +453,35 @@ impl Registry {
     }
 }
 
-/// Why the registry's certificate chain was refused, when that is what `err` is.
+/// Why the registry's certificate was refused, and what to do, when that is what `err` is.
 #[cfg(feature = "tls")]
-fn untrusted_certificate(err: &ureq::Error) -> Option<String> {
+fn refused_certificate(err: &ureq::Error) -> Option<String> {
+    use rustls::CertificateError;
     let rustls_error = match err {
         ureq::Error::Rustls(e) => Some(e),
         ureq::Error::Io(e) => e.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()),
         _ => None,
     }?;
-    match rustls_error {
-        rustls::Error::InvalidCertificate(reason) => Some(format!("{reason:?}")),
-        _ => None,
-    }
+    let rustls::Error::InvalidCertificate(reason) = rustls_error else {
+        return None;
+    };
+    Some(match reason {
+        CertificateError::UnknownIssuer | CertificateError::BadSignature => format!(
+            "the registry's TLS certificate is not trusted ({reason:?}): give the PEM file of \
+             the certificate authority that signed it as the registry CA file"
+        ),
+        CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+            format!(
+                "the registry's TLS certificate is not valid for the host in the URL \
+                 ({reason:?}): use a host name the certificate names"
+            )
+        }
+        other => format!("the registry's TLS certificate was refused ({other:?})"),
+    })
 }
 
 #[cfg(not(feature = "tls"))]
-fn untrusted_certificate(_: &ureq::Error) -> Option<String> {
+fn refused_certificate(_: &ureq::Error) -> Option<String> {
     None
 }
 
