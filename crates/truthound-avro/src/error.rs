@@ -19,11 +19,22 @@ pub enum AvroError {
     /// The schema registry URL is not one this build can reach.
     #[error("invalid schema registry URL {url:?}: {reason}")]
     RegistryUrl {
-        /// The URL as given.
+        /// The URL as given, with any user information and query shown as `***`.
         url: String,
         /// What is wrong with it.
         reason: String,
     },
+    /// The CA file for the registry's TLS cannot be used.
+    #[error("cannot use the schema registry CA file {}: {reason}", path.display())]
+    RegistryCaFile {
+        /// The file as given.
+        path: std::path::PathBuf,
+        /// Why: unreadable, no PEM certificate in it, or not needed by the URL.
+        reason: String,
+    },
+    /// The registry credentials cannot be sent as HTTP basic auth.
+    #[error("invalid schema registry credentials: {0}")]
+    RegistryAuth(String),
 }
 
 impl From<apache_avro::Error> for AvroError {

@@ -212,7 +212,8 @@ impl AvroDeserializer {
     /// message with that id. A failed lookup fails that message with a reason naming the id and
     /// the URL; later messages with the id fail the same way without a request until
     /// [`with_retry_after`](RegistryBuilder::with_retry_after) has passed, then ask again.
-    /// `https://` URLs need this crate's `tls` feature.
+    /// `https://` URLs need this crate's `tls` feature (rustls with the ring provider; the
+    /// webpki roots, or [`with_ca_file`](RegistryBuilder::with_ca_file)).
     pub fn with_registry(url: impl Into<String>) -> RegistryBuilder {
         RegistryBuilder::new(url.into())
     }

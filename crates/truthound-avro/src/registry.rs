@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -23,14 +24,18 @@ pub(crate) const HEADER_LEN: usize = 5;
 /// The largest registry response read; real schemas are a few KiB.
 const MAX_RESPONSE_BYTES: u64 = 16 << 20;
 
-/// The default for [`RegistryBuilder::with_timeout`].
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default for [`RegistryBuilder::with_timeout`]: 10 s.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The default for [`RegistryBuilder::with_retry_after`].
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// Builds an [`AvroDeserializer`] for payloads in the Confluent wire format, whose writer schemas
 /// come from a schema registry. Start it with [`AvroDeserializer::with_registry`].
+///
+/// For Confluent Cloud, the registry is `https://` (the `tls` feature) with its own API key and
+/// secret as basic auth. Neither the password nor the `Authorization` header ever shows in
+/// `Debug` output, errors or failure reasons; a URL is shown without its user information.
 ///
 /// ```
 /// use std::time::Duration;
@@ -49,6 +54,7 @@ const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 pub struct RegistryBuilder {
     url: String,
     basic_auth: Option<(String, SecretString)>,
+    ca_file: Option<PathBuf>,
     timeout: Duration,
     retry_after: Duration,
 }
@@ -58,6 +64,7 @@ impl RegistryBuilder {
         Self {
             url,
             basic_auth: None,
+            ca_file: None,
             timeout: DEFAULT_TIMEOUT,
             retry_after: DEFAULT_RETRY_AFTER,
         }
@@ -74,7 +81,17 @@ impl RegistryBuilder {
         self
     }
 
-    /// Bounds one schema lookup, from connecting to reading the whole response (default 10 s).
+    /// Trusts the certificate authorities in this PEM file, instead of the webpki roots, for the
+    /// registry's TLS (an `https://` URL; with `http://`, [`finish`](Self::finish) refuses it
+    /// rather than ignore it). The file is read by `finish`.
+    pub fn with_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
+        self
+    }
+
+    /// Bounds one schema lookup, from connecting to reading the whole response (default
+    /// [`DEFAULT_TIMEOUT`]). The lookup runs on the thread decoding the message, so a source
+    /// with a deadline should give no more than it.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -87,28 +104,58 @@ impl RegistryBuilder {
         self
     }
 
-    /// Checks the URL and builds the deserializer. No request is made until the first message.
+    /// Checks the URL, the credentials and the CA file, and builds the deserializer. No request
+    /// is made until the first message.
     ///
     /// # Errors
-    /// [`AvroError::RegistryUrl`] when the URL is not `http://host[:port][/path]` (or `https://`
-    /// with the `tls` feature), or carries credentials (use
-    /// [`with_basic_auth`](Self::with_basic_auth), which keeps them out of messages).
+    /// - [`AvroError::RegistryUrl`] when the URL is not `http://host[:port][/path]` (or
+    ///   `https://` with the `tls` feature), or carries credentials (use
+    ///   [`with_basic_auth`](Self::with_basic_auth), which keeps them out of messages).
+    /// - [`AvroError::RegistryAuth`] when the user name is empty or contains `:`, which basic
+    ///   auth cannot carry.
+    /// - [`AvroError::RegistryCaFile`] when the CA file cannot be read, holds no PEM
+    ///   certificate, or is given for an `http://` URL.
     pub fn finish(self) -> Result<AvroDeserializer> {
         let base = check_url(&self.url)?;
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+        if let Some((user, _)) = &self.basic_auth
+            && (user.is_empty() || user.contains(':'))
+        {
+            return Err(AvroError::RegistryAuth(format!(
+                "the user name {user:?} is empty or contains ':', which HTTP basic auth cannot \
+                 carry"
+            )));
+        }
+        let config = ureq::Agent::config_builder()
             .timeout_global(Some(self.timeout))
             .http_status_as_error(false)
-            .user_agent(concat!("truthound-avro/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
-        let authorization = self.basic_auth.map(|(user, password)| {
-            let pair = SecretString::from(format!("{user}:{}", password.expose_secret()));
-            SecretString::from(format!("Basic {}", base64(pair.expose_secret().as_bytes())))
-        });
+            .user_agent(concat!("truthound-avro/", env!("CARGO_PKG_VERSION")));
+        let config = match &self.ca_file {
+            None => config,
+            Some(path) if base.starts_with("http://") => {
+                return Err(AvroError::RegistryCaFile {
+                    path: path.clone(),
+                    reason: "the registry URL is http://, which does not use TLS: use https:// \
+                             or remove the CA file"
+                        .to_owned(),
+                });
+            }
+            Some(path) => with_roots(config, path)?,
+        };
+        let agent: ureq::Agent = config.build().into();
+        let (authorization, secrets) = match self.basic_auth {
+            Some((user, password)) => {
+                let pair = SecretString::from(format!("{user}:{}", password.expose_secret()));
+                let token = SecretString::from(base64(pair.expose_secret().as_bytes()));
+                let header = SecretString::from(format!("Basic {}", token.expose_secret()));
+                (Some(header), vec![password, token])
+            }
+            None => (None, Vec::new()),
+        };
         let registry = Registry {
             base,
             agent,
             authorization,
+            secrets,
             timeout: self.timeout,
             retry_after: self.retry_after,
             schemas: RwLock::default(),
@@ -123,21 +170,97 @@ impl RegistryBuilder {
 impl fmt::Debug for RegistryBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RegistryBuilder")
-            .field("url", &self.url)
+            .field("url", &redacted_url(&self.url))
             .field(
                 "basic_auth_user",
                 &self.basic_auth.as_ref().map(|(user, _)| user),
             )
+            .field("ca_file", &self.ca_file)
             .field("timeout", &self.timeout)
             .field("retry_after", &self.retry_after)
             .finish()
     }
 }
 
+/// The agent configuration trusting only the certificates of the PEM file at `path`.
+#[cfg(feature = "tls")]
+fn with_roots(
+    config: ureq::config::ConfigBuilder<ureq::typestate::AgentScope>,
+    path: &std::path::Path,
+) -> Result<ureq::config::ConfigBuilder<ureq::typestate::AgentScope>> {
+    use ureq::tls::{PemItem, RootCerts, TlsConfig};
+    let invalid = |reason: String| AvroError::RegistryCaFile {
+        path: path.to_owned(),
+        reason,
+    };
+    let pem = std::fs::read(path).map_err(|e| invalid(format!("cannot read it: {e}")))?;
+    let mut certificates = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        // Keys and other sections are skipped.
+        if let PemItem::Certificate(certificate) =
+            item.map_err(|e| invalid(format!("it is not valid PEM: {e}")))?
+        {
+            certificates.push(certificate);
+        }
+    }
+    // rustls would silently skip certificates it cannot parse: check them here instead.
+    let mut store = rustls::RootCertStore::empty();
+    for (i, certificate) in certificates.iter().enumerate() {
+        store
+            .add(rustls::pki_types::CertificateDer::from(certificate.der()))
+            .map_err(|e| invalid(format!("certificate {} cannot be a root: {e}", i + 1)))?;
+    }
+    if certificates.is_empty() {
+        return Err(invalid(
+            "it holds no PEM certificate (-----BEGIN CERTIFICATE-----)".to_owned(),
+        ));
+    }
+    let tls = TlsConfig::builder()
+        .root_certs(RootCerts::new_with_certs(&certificates))
+        .build();
+    Ok(config.tls_config(tls))
+}
+
+/// Without TLS support an `https://` URL was refused already, and a CA file for `http://` too:
+/// this is not reached.
+#[cfg(not(feature = "tls"))]
+fn with_roots(
+    _: ureq::config::ConfigBuilder<ureq::typestate::AgentScope>,
+    path: &std::path::Path,
+) -> Result<ureq::config::ConfigBuilder<ureq::typestate::AgentScope>> {
+    Err(AvroError::RegistryCaFile {
+        path: path.to_owned(),
+        reason: "https registries need the `tls` feature of truthound-avro".to_owned(),
+    })
+}
+
+/// `url` for messages: user information (before `@` in the authority) and any query or
+/// fragment replaced by `***`.
+pub(crate) fn redacted_url(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), url),
+    };
+    let (main, tail) = match rest.find(['?', '#']) {
+        Some(at) => (&rest[..at], Some(&rest[at..at + 1])),
+        None => (rest, None),
+    };
+    let authority_end = main.find('/').unwrap_or(main.len());
+    let (authority, path) = main.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((_, host)) => format!("***@{host}"),
+        None => authority.to_owned(),
+    };
+    match tail {
+        Some(mark) => format!("{scheme}{authority}{path}{mark}***"),
+        None => format!("{scheme}{authority}{path}"),
+    }
+}
+
 /// The URL without a trailing slash, once it is known to be usable.
 fn check_url(url: &str) -> Result<String> {
     let invalid = |reason: &str| AvroError::RegistryUrl {
-        url: url.to_owned(),
+        url: redacted_url(url),
         reason: reason.to_owned(),
     };
     let base = url.trim().trim_end_matches('/');
@@ -192,6 +315,9 @@ pub(crate) struct Registry {
     agent: ureq::Agent,
     /// The `Authorization` header value, if any.
     authorization: Option<SecretString>,
+    /// The password and its base64 form, scrubbed from anything a failure reason quotes (such
+    /// as a registry's error message echoing the request).
+    secrets: Vec<SecretString>,
     timeout: Duration,
     retry_after: Duration,
     schemas: RwLock<HashMap<u32, Arc<Compiled>>>,
@@ -228,7 +354,9 @@ impl Registry {
                 Ok(schema)
             }
             Err(reason) => {
-                let reason = format!("could not get Avro schema id {id} from {url}: {reason}");
+                let reason = self.scrub(format!(
+                    "could not get Avro schema id {id} from {url}: {reason}"
+                ));
                 failures.insert(id, (Instant::now(), reason.clone()));
                 Err(DeserializeFailure::new(reason))
             }
@@ -267,7 +395,20 @@ impl Registry {
                 .ok()
                 .and_then(|d| d.get("message")?.as_str().map(str::to_owned))
                 .unwrap_or_else(|| status.canonical_reason().unwrap_or_default().to_owned());
-            return Err(format!("HTTP {}: {message}", status.as_u16()));
+            let hint = match (status.as_u16(), self.authorization.is_some()) {
+                (401, true) => {
+                    " (the registry refused the credentials: check the registry user \
+                                and password, for Confluent Cloud the Schema Registry API key \
+                                and secret, not the cluster's)"
+                }
+                (401, false) => {
+                    " (the registry needs credentials: give a registry user and \
+                                 password)"
+                }
+                (403, _) => " (the registry user may not read this schema)",
+                _ => "",
+            };
+            return Err(format!("HTTP {}: {message}{hint}", status.as_u16()));
         }
         let document = document.map_err(|e| format!("the response is not JSON: {e}"))?;
         match document.get("schemaType").and_then(|t| t.as_str()) {
@@ -291,11 +432,57 @@ impl Registry {
 
 impl Registry {
     fn describe(&self, err: ureq::Error) -> String {
+        if let Some(reason) = refused_certificate(&err) {
+            return reason;
+        }
         match err {
             ureq::Error::Timeout(_) => format!("no complete answer within {:?}", self.timeout),
             other => other.to_string(),
         }
     }
+
+    /// `text` with every secret replaced by `***`.
+    fn scrub(&self, mut text: String) -> String {
+        for secret in &self.secrets {
+            let secret = secret.expose_secret();
+            if !secret.is_empty() && text.contains(secret) {
+                text = text.replace(secret, "***");
+            }
+        }
+        text
+    }
+}
+
+/// Why the registry's certificate was refused, and what to do, when that is what `err` is.
+#[cfg(feature = "tls")]
+fn refused_certificate(err: &ureq::Error) -> Option<String> {
+    use rustls::CertificateError;
+    let rustls_error = match err {
+        ureq::Error::Rustls(e) => Some(e),
+        ureq::Error::Io(e) => e.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()),
+        _ => None,
+    }?;
+    let rustls::Error::InvalidCertificate(reason) = rustls_error else {
+        return None;
+    };
+    Some(match reason {
+        CertificateError::UnknownIssuer | CertificateError::BadSignature => format!(
+            "the registry's TLS certificate is not trusted ({reason:?}): give the PEM file of \
+             the certificate authority that signed it as the registry CA file"
+        ),
+        CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+            format!(
+                "the registry's TLS certificate is not valid for the host in the URL \
+                 ({reason:?}): use a host name the certificate names"
+            )
+        }
+        other => format!("the registry's TLS certificate was refused ({other:?})"),
+    })
+}
+
+#[cfg(not(feature = "tls"))]
+fn refused_certificate(_: &ureq::Error) -> Option<String> {
+    None
 }
 
 impl fmt::Debug for Registry {
@@ -382,6 +569,22 @@ mod tests {
             assert!(matches!(err, AvroError::RegistryUrl { .. }), "{bad}: {err}");
         }
         assert_eq!(check_url("https://registry").is_ok(), cfg!(feature = "tls"));
+    }
+
+    #[test]
+    fn urls_in_messages_hide_credentials_and_queries() {
+        for (url, shown) in [
+            ("http://localhost:8081", "http://localhost:8081"),
+            ("https://key:secret@host/p", "https://***@host/p"),
+            ("https://a@b:c@host:1", "https://***@host:1"),
+            ("http://host/p?token=x", "http://host/p?***"),
+            ("http://host#x", "http://host#***"),
+            ("user:pw@host", "***@host"),
+        ] {
+            assert_eq!(redacted_url(url), shown, "{url}");
+        }
+        let err = check_url("http://key:secret@host").unwrap_err().to_string();
+        assert!(!err.contains("secret"), "{err}");
     }
 
     #[test]

@@ -32,6 +32,9 @@ enum Reply {
     Raw(u16, String),
     /// No answer until the connection is dropped.
     Hang,
+    /// This status, with a message quoting the request's `Authorization` header (as a careless
+    /// proxy might).
+    EchoAuthorization(u16),
 }
 
 /// One request as the registry saw it.
@@ -153,7 +156,7 @@ fn serve(
     }
     seen.lock().expect("test registry state").push(Seen {
         path: path.clone(),
-        authorization,
+        authorization: authorization.clone(),
     });
 
     let id = path
@@ -169,6 +172,14 @@ fn serve(
     let (status, body) = match reply {
         Some(Reply::Schema(schema)) => (200, serde_json::json!({ "schema": schema }).to_string()),
         Some(Reply::Raw(status, body)) => (status, body),
+        Some(Reply::EchoAuthorization(status)) => (
+            status,
+            serde_json::json!({
+                "error_code": status,
+                "message": format!("bad credentials in {authorization:?}"),
+            })
+            .to_string(),
+        ),
         Some(Reply::Hang) => {
             let until = Instant::now() + Duration::from_secs(5);
             while !stop.load(Ordering::Relaxed) && Instant::now() < until {
@@ -538,4 +549,172 @@ fn bad_registry_urls_fail_at_finish() {
             r#"invalid schema registry URL "https://registry.example:8081": https registries need the `tls` feature of truthound-avro"#
         );
     }
+}
+
+/// Every message a registry deserializer can produce about its configuration or a lookup,
+/// formatted with `Display` and `Debug`: none holds the password or its base64 form.
+#[test]
+fn no_message_shows_the_password() {
+    const PASSWORD: &str = "Sr-S3cret-Xy9";
+    // base64("svc:Sr-S3cret-Xy9") and base64 of the password alone.
+    const TOKEN: &str = "c3ZjOlNyLVMzY3JldC1YeTk=";
+    let leaks = |text: &str| {
+        text.contains(PASSWORD) || text.contains(TOKEN) || text.contains("U3ItUzNjcmV0LVh5OQ")
+    };
+    let mut texts = Vec::new();
+
+    // Refused URLs: credentials, query, bad scheme, each with the password in it.
+    for url in [
+        format!("http://svc:{PASSWORD}@localhost:8081"),
+        format!("https://svc:{PASSWORD}@registry.example/path"),
+        format!("http://localhost:8081/?api_secret={PASSWORD}"),
+        format!("http://localhost:8081#{PASSWORD}"),
+        format!("ftp://svc:{PASSWORD}@localhost"),
+    ] {
+        let builder = AvroDeserializer::with_registry(&url).with_basic_auth("svc", PASSWORD);
+        texts.push(format!("{builder:?}"));
+        let err = builder.finish().unwrap_err();
+        assert!(matches!(err, AvroError::RegistryUrl { .. }), "{err:?}");
+        texts.push(err.to_string());
+        texts.push(format!("{err:?}"));
+    }
+    // Credentials basic auth cannot carry, and a CA file that is not used.
+    let err = AvroDeserializer::with_registry("http://localhost:8081")
+        .with_basic_auth("svc:x", PASSWORD)
+        .finish()
+        .unwrap_err();
+    assert!(matches!(err, AvroError::RegistryAuth(_)), "{err:?}");
+    texts.push(err.to_string());
+    texts.push(format!("{err:?}"));
+    let err = AvroDeserializer::with_registry("http://localhost:8081")
+        .with_basic_auth("svc", PASSWORD)
+        .with_ca_file("/nonexistent/ca.pem")
+        .finish()
+        .unwrap_err();
+    assert!(matches!(err, AvroError::RegistryCaFile { .. }), "{err:?}");
+    texts.push(err.to_string());
+    texts.push(format!("{err:?}"));
+
+    // Lookup failures: refused credentials (with the header echoed back), forbidden, missing,
+    // an unreachable registry.
+    let registry = TestRegistry::start([
+        (1, Reply::EchoAuthorization(401)),
+        (2, Reply::EchoAuthorization(403)),
+        (3, Reply::Raw(500, format!("{PASSWORD} {TOKEN}"))),
+    ]);
+    let deserializer = AvroDeserializer::with_registry(&registry.url)
+        .with_basic_auth("svc", PASSWORD)
+        .finish()
+        .unwrap();
+    texts.push(format!("{deserializer:?}"));
+    for id in [1, 2, 3, 4] {
+        let err = deserializer
+            .deserialize(&framed(id, USER, user(1, None)))
+            .unwrap_err();
+        texts.push(err.to_string());
+        texts.push(format!("{err:?}"));
+    }
+    let unauthorized = &texts[texts.len() - 8];
+    assert!(
+        unauthorized.contains(&format!("from {}/schemas/ids/1: HTTP 401: ", registry.url))
+            && unauthorized.contains("the registry refused the credentials"),
+        "{unauthorized}"
+    );
+    // The request did carry the credentials.
+    assert_eq!(
+        registry.requests()[0].authorization.as_deref(),
+        Some(format!("Basic {TOKEN}").as_str())
+    );
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let unreachable = AvroDeserializer::with_registry(format!("http://127.0.0.1:{port}"))
+        .with_basic_auth("svc", PASSWORD)
+        .with_timeout(Duration::from_secs(2))
+        .finish()
+        .unwrap();
+    let err = unreachable
+        .deserialize(&framed(1, USER, user(1, None)))
+        .unwrap_err();
+    texts.push(err.to_string());
+
+    for text in &texts {
+        assert!(!leaks(text), "a secret shows in: {text}");
+    }
+    let userinfo = &texts[1];
+    assert!(
+        userinfo.contains(r#""http://***@localhost:8081""#),
+        "{userinfo}"
+    );
+}
+
+#[test]
+fn a_401_without_credentials_says_they_are_needed() {
+    let registry = TestRegistry::start([(1, Reply::EchoAuthorization(401))]);
+    let deserializer = AvroDeserializer::with_registry(&registry.url)
+        .finish()
+        .unwrap();
+    let err = deserializer
+        .deserialize(&framed(1, USER, user(1, None)))
+        .unwrap_err();
+    assert_eq!(
+        err.reason(),
+        format!(
+            "could not get Avro schema id 1 from {}/schemas/ids/1: HTTP 401: bad credentials in \
+             None (the registry needs credentials: give a registry user and password)",
+            registry.url
+        )
+    );
+}
+
+#[test]
+fn ca_files_are_checked_at_finish_naming_the_file() {
+    let dir = std::env::temp_dir().join(format!("truthound-avro-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let empty = dir.join("empty.pem");
+    std::fs::write(&empty, "no certificates here\n").unwrap();
+    let missing = dir.join("missing.pem");
+    let finish = |path: &std::path::Path| {
+        AvroDeserializer::with_registry("https://registry.example")
+            .with_ca_file(path)
+            .finish()
+            .unwrap_err()
+            .to_string()
+    };
+    if cfg!(feature = "tls") {
+        let err = finish(&missing);
+        assert!(
+            err.starts_with(&format!(
+                "cannot use the schema registry CA file {}: cannot read it: ",
+                missing.display()
+            )),
+            "{err}"
+        );
+        assert_eq!(
+            finish(&empty),
+            format!(
+                "cannot use the schema registry CA file {}: it holds no PEM certificate \
+                 (-----BEGIN CERTIFICATE-----)",
+                empty.display()
+            )
+        );
+    } else {
+        assert!(finish(&missing).contains("the `tls` feature"));
+    }
+    // Over http:// the file would be ignored: refused instead.
+    let err = AvroDeserializer::with_registry("http://registry.example")
+        .with_ca_file(&empty)
+        .finish()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "cannot use the schema registry CA file {}: the registry URL is http://, which does \
+             not use TLS: use https:// or remove the CA file",
+            empty.display()
+        )
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

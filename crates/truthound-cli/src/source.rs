@@ -104,9 +104,36 @@ pub(crate) struct SourceArgs {
     /// Avro writer schema (a JSON file) for --format avro with raw Avro values.
     #[arg(long, value_name = "FILE")]
     pub(crate) avro_schema: Option<PathBuf>,
-    /// Schema registry URL for --format avro with Confluent-framed values.
+    /// Schema registry URL for --format avro with Confluent-framed values: http:// or https://.
     #[arg(long, value_name = "URL")]
     pub(crate) schema_registry: Option<String>,
+    /// Schema registry user name for HTTP basic auth (Confluent Cloud: the Schema Registry API
+    /// key).
+    #[arg(long, env = "TRUTHOUND_SCHEMA_REGISTRY_USER", value_name = "USER")]
+    pub(crate) schema_registry_user: Option<String>,
+    /// Schema registry password (Confluent Cloud: the Schema Registry API secret). Prefer
+    /// TRUTHOUND_SCHEMA_REGISTRY_PASSWORD or --schema-registry-password-file: a password on
+    /// the command line shows in `ps` and in shell history.
+    #[arg(
+        long,
+        env = "TRUTHOUND_SCHEMA_REGISTRY_PASSWORD",
+        hide_env_values = true,
+        value_name = "PASSWORD",
+        value_parser = parse_secret,
+        conflicts_with = "schema_registry_password_file"
+    )]
+    pub(crate) schema_registry_password: Option<SecretString>,
+    /// A file whose first line is the schema registry password.
+    #[arg(
+        long,
+        env = "TRUTHOUND_SCHEMA_REGISTRY_PASSWORD_FILE",
+        value_name = "FILE"
+    )]
+    pub(crate) schema_registry_password_file: Option<PathBuf>,
+    /// PEM file of the certificate authorities to trust for an https:// schema registry
+    /// (default: the webpki roots; --ssl-cafile is for the brokers only).
+    #[arg(long, env = "TRUTHOUND_SCHEMA_REGISTRY_CAFILE", value_name = "FILE")]
+    pub(crate) schema_registry_cafile: Option<String>,
     /// Add the _kafka_topic, _kafka_partition, _kafka_offset and _kafka_timestamp columns.
     #[arg(long)]
     pub(crate) include_metadata: bool,
@@ -153,7 +180,8 @@ pub(crate) struct SourceArgs {
 impl SourceArgs {
     /// The source configuration the flags describe; `metadata` forces the metadata columns.
     pub(crate) fn config(&self, metadata: bool) -> anyhow::Result<KafkaDataSourceConfig> {
-        let mut config = KafkaDataSourceConfig::from_connection_string(&self.url)?
+        // Validated at the end, once the flags and the environment completed it.
+        let mut config = KafkaDataSourceConfig::parse_connection_string(&self.url)?
             .with_max_messages(self.max_messages)
             .with_consume_timeout(Duration::from_secs_f64(self.timeout.max(0.001)))
             .with_include_metadata(self.include_metadata || metadata)
@@ -187,6 +215,18 @@ impl SourceArgs {
         }
         if let Some(url) = &self.schema_registry {
             config = config.with_schema_registry_url(url.clone());
+        }
+        if let Some(user) = &self.schema_registry_user {
+            config.schema_registry_username = Some(user.clone());
+        }
+        if let Some(path) = &self.schema_registry_password_file {
+            config.schema_registry_password =
+                Some(read_secret_file(path, "schema registry password")?);
+        } else if let Some(password) = &self.schema_registry_password {
+            config.schema_registry_password = Some(password.clone());
+        }
+        if let Some(path) = &self.schema_registry_cafile {
+            config = config.with_schema_registry_ssl_cafile(path.clone());
         }
         if let Some(p) = &self.security_protocol {
             config = config.with_security_protocol(p.parse().map_err(anyhow::Error::msg)?);

@@ -544,3 +544,208 @@ fn csv_refuses_nested_columns_and_leaves_no_file() {
     assert!(err.contains("nested column \"device\""), "{err}");
     assert!(!path.exists());
 }
+
+/// A plain-HTTP schema registry on 127.0.0.1:0 that answers `GET /schemas/ids/3` with a
+/// UserEvent schema when the request carries `Authorization: Basic {authorization}`, and 401
+/// otherwise. It serves until the test process ends.
+fn registry_with_basic_auth(authorization: &'static str) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = Vec::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push(line);
+            }
+            let authorized = head.iter().any(|line| {
+                line.split_once(':').is_some_and(|(name, value)| {
+                    name.eq_ignore_ascii_case("authorization")
+                        && value.trim() == format!("Basic {authorization}")
+                })
+            });
+            let (status, body) = if !authorized {
+                (
+                    "401 Unauthorized",
+                    json!({"error_code": 401, "message": "Unauthorized"}),
+                )
+            } else if head[0].starts_with("GET /schemas/ids/3 ") {
+                (
+                    "200 OK",
+                    json!({"schema": r#"{"type": "record", "name": "UserEvent", "fields": [
+                        {"name": "user_id", "type": "long"}, {"name": "action", "type": "string"}]}"#}),
+                )
+            } else {
+                (
+                    "404 Not Found",
+                    json!({"error_code": 40403, "message": "not found"}),
+                )
+            };
+            let body = body.to_string();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+/// A topic of three UserEvents in the Confluent wire format with schema id 3.
+fn framed_avro_topic() -> String {
+    let topic = unique_topic("cli-registry");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = KafkaClient::connect(ClientConfig::new([broker_address()]))
+            .await
+            .unwrap();
+        client.create_topic(&topic, 1, 1).await.unwrap();
+        // user_id i (zigzag varint), then "view" (length 4, zigzag 8).
+        let records = (0..3u8)
+            .map(|i| {
+                ProduceRecord::new(Bytes::from(vec![
+                    0,
+                    0,
+                    0,
+                    0,
+                    3,
+                    i * 2,
+                    8,
+                    b'v',
+                    b'i',
+                    b'e',
+                    b'w',
+                ]))
+            })
+            .collect();
+        client
+            .produce(&topic, 0, records, ProduceOptions::default())
+            .await
+            .unwrap();
+    });
+    topic
+}
+
+#[test]
+fn schema_registry_credentials_come_from_flags_files_and_the_environment() {
+    const SECRET: &str = "cli-sr-secret-41";
+    // base64("SRKEY:cli-sr-secret-41")
+    let registry = registry_with_basic_auth("U1JLRVk6Y2xpLXNyLXNlY3JldC00MQ==");
+    let topic = framed_avro_topic();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.ndjson");
+    let password_file = write(dir.path(), "sr-password", &format!("{SECRET}\n"));
+    let snapshot = |connection: &str, password_env: Option<&str>, extra: &[&str]| {
+        let mut command = truthound();
+        command
+            .args([
+                "snapshot",
+                connection,
+                "--format",
+                "avro",
+                "--schema-registry",
+                &registry,
+            ])
+            .arg("-o")
+            .arg(&out)
+            .args(extra)
+            .env_remove("TRUTHOUND_SCHEMA_REGISTRY_USER")
+            .env_remove("TRUTHOUND_SCHEMA_REGISTRY_PASSWORD")
+            .env_remove("TRUTHOUND_SCHEMA_REGISTRY_PASSWORD_FILE");
+        if let Some(password) = password_env {
+            command.env("TRUTHOUND_SCHEMA_REGISTRY_PASSWORD", password);
+        }
+        command.output().unwrap()
+    };
+    let rows = || {
+        let text = std::fs::read_to_string(&out).unwrap();
+        text.lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+
+    // The user as a flag, the password from the environment.
+    let output = snapshot(
+        &url(&topic),
+        Some(SECRET),
+        &["--schema-registry-user", "SRKEY"],
+    );
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{err}");
+    assert!(err.contains("wrote 3 rows"), "{err}");
+    assert!(
+        err.contains("warning: the schema registry password goes in clear text to http://"),
+        "{err}"
+    );
+    assert!(!err.contains(SECRET), "{err}");
+    assert_eq!(
+        rows(),
+        (0..3)
+            .map(|i| json!({"_kafka_key": null, "user_id": i, "action": "view"}))
+            .collect::<Vec<_>>()
+    );
+
+    // The user in the connection string, the password from a file.
+    let connection = format!("{}?schema_registry_username=SRKEY", url(&topic));
+    std::fs::remove_file(&out).unwrap();
+    let output = snapshot(
+        &connection,
+        None,
+        &["--schema-registry-password-file", &password_file],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(rows().len(), 3);
+
+    // A wrong password: every message is skipped, the reason names the registry and the 401.
+    let output = snapshot(
+        &url(&topic),
+        Some("wrong-sr-pw"),
+        &["--schema-registry-user", "SRKEY"],
+    );
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "; 3 messages could not be decoded and were skipped (first: partition 0 offset 0: \
+             could not get Avro schema id 3 from {registry}/schemas/ids/3: HTTP 401: \
+             Unauthorized (the registry refused the credentials"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("wrong-sr-pw"), "{err}");
+
+    // A password without a user, and a password on the command line with a password file.
+    let output = snapshot(&url(&topic), Some(SECRET), &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("needs both schema_registry_username and schema_registry_password"),
+        "{err}"
+    );
+    assert!(!err.contains(SECRET), "{err}");
+    let output = snapshot(
+        &url(&topic),
+        None,
+        &[
+            "--schema-registry-user",
+            "SRKEY",
+            "--schema-registry-password",
+            SECRET,
+            "--schema-registry-password-file",
+            &password_file,
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2));
+}

@@ -76,8 +76,20 @@ pub struct KafkaDataSourceConfig {
     pub isolation_level: IsolationLevel,
     /// Writer schema (JSON) for `deserializer_type = avro` with raw datums.
     pub avro_schema: Option<String>,
-    /// Schema registry URL for `deserializer_type = avro` with Confluent-framed values.
+    /// Schema registry URL for `deserializer_type = avro` with Confluent-framed values:
+    /// `http://` or `https://` (Confluent Cloud), without credentials in it.
     pub schema_registry_url: Option<String>,
+    /// Schema registry user name for HTTP basic auth (Confluent Cloud: the Schema Registry API
+    /// key, not the cluster's).
+    pub schema_registry_username: Option<String>,
+    /// Schema registry password for HTTP basic auth (Confluent Cloud: the Schema Registry API
+    /// secret): a [`SecretString`], shown as `[REDACTED]` by `Debug`.
+    pub schema_registry_password: Option<SecretString>,
+    /// PEM file of the certificate authorities to trust for an `https://` schema registry.
+    /// `None` (the default): the webpki roots, which is what a public registry such as
+    /// Confluent Cloud needs. `ssl_cafile` is for the brokers only and never used for the
+    /// registry, as in Confluent's clients (`schema.registry.ssl.ca.location`).
+    pub schema_registry_ssl_cafile: Option<String>,
     /// The client id sent to the brokers.
     pub client_id: String,
     /// Time allowed to connect to a broker.
@@ -120,6 +132,9 @@ impl KafkaDataSourceConfig {
             isolation_level: IsolationLevel::ReadCommitted,
             avro_schema: None,
             schema_registry_url: None,
+            schema_registry_username: None,
+            schema_registry_password: None,
+            schema_registry_ssl_cafile: None,
             client_id: "truthound".to_owned(),
             connect_timeout: Duration::from_secs(10),
         }
@@ -257,6 +272,128 @@ impl KafkaDataSourceConfig {
         self
     }
 
+    /// Sets the schema registry: its URL and the HTTP basic auth credentials (Confluent Cloud:
+    /// the Schema Registry API key and secret).
+    ///
+    /// ```
+    /// use truthound_kafka::KafkaDataSourceConfig;
+    /// use truthound_streaming_core::DeserializerType;
+    ///
+    /// let config = KafkaDataSourceConfig::confluent_cloud(
+    ///     "pkc-0000.eu-west-1.aws.confluent.cloud:9092", "orders", "CLUSTER_KEY", "cluster-secret")
+    ///     .with_schema_registry(
+    ///         "https://psrc-0000.eu-west-1.aws.confluent.cloud", "SR_KEY", "registry-secret")
+    ///     .with_deserializer_type(DeserializerType::Avro);
+    /// config.validate()?;
+    /// assert!(!format!("{config:?}").contains("registry-secret"));
+    /// # Ok::<(), truthound_kafka::KafkaDataSourceError>(())
+    /// ```
+    #[must_use]
+    pub fn with_schema_registry(
+        self,
+        url: impl Into<String>,
+        username: impl Into<String>,
+        password: impl Into<SecretString>,
+    ) -> Self {
+        self.with_schema_registry_url(url)
+            .with_schema_registry_auth(username, password)
+    }
+
+    /// Sets the schema registry's HTTP basic auth credentials.
+    #[must_use]
+    pub fn with_schema_registry_auth(
+        mut self,
+        username: impl Into<String>,
+        password: impl Into<SecretString>,
+    ) -> Self {
+        self.schema_registry_username = Some(username.into());
+        self.schema_registry_password = Some(password.into());
+        self
+    }
+
+    /// Sets the PEM file of the certificate authorities to trust for an `https://` schema
+    /// registry (instead of the webpki roots).
+    #[must_use]
+    pub fn with_schema_registry_ssl_cafile(mut self, path: impl Into<String>) -> Self {
+        self.schema_registry_ssl_cafile = Some(path.into());
+        self
+    }
+
+    /// A configuration for Confluent Cloud: `SASL_SSL` with `PLAIN`, the cluster API key as
+    /// user name and its secret as password. Add the registry with
+    /// [`with_schema_registry`](Self::with_schema_registry).
+    pub fn confluent_cloud(
+        bootstrap_servers: impl Into<String>,
+        topic: impl Into<String>,
+        api_key: impl Into<String>,
+        api_secret: impl Into<SecretString>,
+    ) -> Self {
+        Self::new(bootstrap_servers, topic)
+            .with_security_protocol(SecurityProtocol::SaslSsl)
+            .with_sasl(SaslMechanism::Plain, api_key, api_secret)
+    }
+
+    /// The schema registry fields fit together: credentials come as a pair, and every
+    /// registry setting needs `schema_registry_url`; a CA file needs an `https://` URL.
+    fn validate_schema_registry(&self) -> Result<(), KafkaDataSourceError> {
+        let bad = |m: String| Err(KafkaDataSourceError::InvalidConfig(m));
+        let set: Vec<&str> = [
+            (
+                "schema_registry_username",
+                self.schema_registry_username.is_some(),
+            ),
+            (
+                "schema_registry_password",
+                self.schema_registry_password.is_some(),
+            ),
+            (
+                "schema_registry_ssl_cafile",
+                self.schema_registry_ssl_cafile.is_some(),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect();
+        let Some(url) = &self.schema_registry_url else {
+            if set.is_empty() {
+                return Ok(());
+            }
+            return bad(format!(
+                "{} set, but schema_registry_url is not: give the registry URL, or remove {}",
+                set.join(", "),
+                if set.len() == 1 { "it" } else { "them" }
+            ));
+        };
+        let authority = url
+            .split_once("://")
+            .map_or(url.as_str(), |(_, rest)| rest)
+            .split(['/', '?', '#'])
+            .next()
+            .unwrap_or_default();
+        if authority.contains('@') {
+            return bad(format!(
+                "schema_registry_url {:?} has credentials in it, which would show in messages: \
+                 give schema_registry_username and schema_registry_password instead",
+                redacted_registry_url(url)
+            ));
+        }
+        if self.schema_registry_username.is_some() != self.schema_registry_password.is_some() {
+            return bad(
+                "schema registry basic auth needs both schema_registry_username and \
+                 schema_registry_password"
+                    .into(),
+            );
+        }
+        if self.schema_registry_ssl_cafile.is_some() && !url.trim().starts_with("https://") {
+            return bad(format!(
+                "schema_registry_ssl_cafile set, but schema_registry_url {:?} is not https://: \
+                 use https://, or remove it",
+                redacted_registry_url(url)
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks every field; the error names the field and what would be accepted.
     pub fn validate(&self) -> Result<(), KafkaDataSourceError> {
         let bad = |m: String| Err(KafkaDataSourceError::InvalidConfig(m));
@@ -327,6 +464,7 @@ impl KafkaDataSourceConfig {
             return bad("give start_offset or start_timestamp, not both".into());
         }
         self.validate_security()?;
+        self.validate_schema_registry()?;
         if self.streaming.deserializer_type == DeserializerType::Avro
             && self.avro_schema.is_none()
             && self.schema_registry_url.is_none()
@@ -420,7 +558,21 @@ impl KafkaDataSourceConfig {
                 self.bootstrap_servers
             ));
         }
+        warnings.extend(self.schema_registry_warnings());
         warnings
+    }
+
+    /// The schema registry's part of [`security_warnings`](Self::security_warnings): basic
+    /// auth over `http://` sends the registry password in clear text.
+    fn schema_registry_warnings(&self) -> Option<String> {
+        let url = self.schema_registry_url.as_deref()?.trim();
+        (self.schema_registry_password.is_some() && url.starts_with("http://")).then(|| {
+            format!(
+                "the schema registry password goes in clear text to {}: use an https:// \
+                 registry URL",
+                redacted_registry_url(url)
+            )
+        })
     }
 
     /// Parses `kafka://host:port[,host:port...]/topic[?option=value&...]` (the `kafka://` is
@@ -430,11 +582,22 @@ impl KafkaDataSourceConfig {
     /// `metadata_prefix`, `schema_sample_size`, `consume_timeout` (seconds), `start_timestamp`
     /// (ms since the epoch), `isolation_level`, `on_malformed`, and the security options
     /// `security_protocol`, `sasl_mechanism`, `sasl_username`, `ssl_cafile`, `ssl_certfile`,
-    /// `ssl_keyfile`, `allow_plaintext_password`.
+    /// `ssl_keyfile`, `allow_plaintext_password`, and the schema registry options
+    /// `schema_registry_url`, `schema_registry_username`, `schema_registry_ssl_cafile`.
     ///
     /// Passwords are not accepted in a connection string: URLs end up in logs, shell history
     /// and `ps`. Errors show the string with anything that looks like a credential as `***`.
     pub fn from_connection_string(url: &str) -> Result<Self, KafkaDataSourceError> {
+        let config = Self::parse_connection_string(url)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Like [`from_connection_string`](Self::from_connection_string) without the final
+    /// [`validate`](Self::validate): for callers that complete the configuration first, such as
+    /// a command line adding a password read from the environment to the user name given in
+    /// the string, then validate it.
+    pub fn parse_connection_string(url: &str) -> Result<Self, KafkaDataSourceError> {
         let expected = |why: &str| {
             KafkaDataSourceError::InvalidConfig(format!(
                 "invalid connection string {:?}: {why}; expected kafka://host:port[,host:port...]/topic[?option=value&...]",
@@ -442,7 +605,12 @@ impl KafkaDataSourceConfig {
             ))
         };
         let rest = url.strip_prefix("kafka://").unwrap_or(url);
-        if rest.contains("://") {
+        // Option values may be URLs (schema_registry_url): only the part before them counts.
+        if rest
+            .split('?')
+            .next()
+            .is_some_and(|main| main.contains("://"))
+        {
             return Err(expected("the scheme must be kafka://"));
         }
         if rest
@@ -476,9 +644,7 @@ impl KafkaDataSourceConfig {
                 .ok_or_else(|| expected(&format!("option {pair:?} has no '='")))?;
             options.insert(k.to_owned(), v.to_owned());
         }
-        let config = Self::new(servers, topic).with_options(&options)?;
-        config.validate()?;
-        Ok(config)
+        Self::new(servers, topic).with_options(&options)
     }
 
     /// Applies options given by name, as in a connection string.
@@ -544,6 +710,12 @@ impl KafkaDataSourceConfig {
                     self
                 }
                 "allow_plaintext_password" => self.with_allow_plaintext_password(parse(k, v)?),
+                "schema_registry_url" => self.with_schema_registry_url(v),
+                "schema_registry_username" => {
+                    self.schema_registry_username = Some(v.to_owned());
+                    self
+                }
+                "schema_registry_ssl_cafile" => self.with_schema_registry_ssl_cafile(v),
                 "on_malformed" => self.with_on_malformed(parse_err(v.parse())?),
                 secret if is_secret_option(secret) => {
                     return Err(KafkaDataSourceError::InvalidConfig(format!(
@@ -581,6 +753,20 @@ fn is_secret_option(key: &str) -> bool {
         .any(|word| key.contains(word))
 }
 
+/// A schema registry URL with its user information shown as `***`.
+fn redacted_registry_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            match rest[..end].rsplit_once('@') {
+                Some((_, host)) => format!("{scheme}://***@{host}{}", &rest[end..]),
+                None => url.to_owned(),
+            }
+        }
+        None => url.to_owned(),
+    }
+}
+
 /// `url` with its credentials replaced by `***`: user information before `@` in the servers
 /// part, and the values of options whose names say they are secrets.
 pub(crate) fn redacted_url(url: &str) -> String {
@@ -604,6 +790,9 @@ pub(crate) fn redacted_url(url: &str) -> String {
             .split('&')
             .map(|pair| match pair.split_once('=') {
                 Some((k, _)) if is_secret_option(k) => format!("{k}=***"),
+                Some((k, v)) if k == "schema_registry_url" => {
+                    format!("{k}={}", redacted_registry_url(v))
+                }
                 _ => pair.to_owned(),
             })
             .collect();
@@ -901,5 +1090,126 @@ mod tests {
             assert!(err.contains(want), "{err:?} should mention {want:?}");
         }
         base().validate().unwrap();
+    }
+    #[test]
+    fn schema_registry_settings_fit_together() {
+        let base = || {
+            KafkaDataSourceConfig::new("localhost:9092", "t")
+                .with_deserializer_type(DeserializerType::Avro)
+        };
+        let registry = || base().with_schema_registry_url("https://registry.example");
+        let mut user_only = registry();
+        user_only.schema_registry_username = Some("SR_KEY".into());
+        let mut password_only = registry();
+        password_only.schema_registry_password = Some("registry-secret".into());
+        let cases = [
+            (
+                user_only,
+                "schema registry basic auth needs both schema_registry_username and \
+                 schema_registry_password",
+            ),
+            (
+                password_only,
+                "schema registry basic auth needs both schema_registry_username and \
+                 schema_registry_password",
+            ),
+            (
+                base()
+                    .with_avro_schema("\"long\"")
+                    .with_schema_registry_auth("SR_KEY", "registry-secret")
+                    .with_schema_registry_ssl_cafile("ca.pem"),
+                "schema_registry_username, schema_registry_password, schema_registry_ssl_cafile \
+                 set, but schema_registry_url is not",
+            ),
+            (
+                base()
+                    .with_schema_registry_url("http://registry.example")
+                    .with_schema_registry_ssl_cafile("ca.pem"),
+                "schema_registry_ssl_cafile set, but schema_registry_url \"http://registry.example\" \
+                 is not https://",
+            ),
+            (
+                base().with_schema_registry_url("https://SR_KEY:registry-secret@registry.example"),
+                "schema_registry_url \"https://***@registry.example\" has credentials in it",
+            ),
+        ];
+        for (config, want) in cases {
+            let err = config.validate().unwrap_err().to_string();
+            assert!(err.contains(want), "{err:?} should contain {want:?}");
+            assert!(!err.contains("registry-secret"), "{err}");
+        }
+        let config = registry()
+            .with_schema_registry_auth("SR_KEY", "registry-secret")
+            .with_schema_registry_ssl_cafile("ca.pem");
+        config.validate().unwrap();
+        assert!(config.security_warnings().is_empty());
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("registry-secret"), "{debug}");
+        // Basic auth over http:// works, with a warning.
+        let config = base().with_schema_registry("http://registry:8081", "SR_KEY", "pw");
+        config.validate().unwrap();
+        assert_eq!(
+            config.security_warnings(),
+            vec![
+                "the schema registry password goes in clear text to http://registry:8081: use \
+                 an https:// registry URL"
+                    .to_owned()
+            ]
+        );
+    }
+
+    #[test]
+    fn schema_registry_options_in_connection_strings() {
+        let c = KafkaDataSourceConfig::parse_connection_string(
+            "kafka://localhost:9092/t?deserializer_type=avro\
+             &schema_registry_url=https://registry.example:8081/prefix\
+             &schema_registry_username=SR_KEY&schema_registry_ssl_cafile=/etc/ca.pem",
+        )
+        .unwrap();
+        assert_eq!(
+            c.schema_registry_url.as_deref(),
+            Some("https://registry.example:8081/prefix")
+        );
+        assert_eq!(c.schema_registry_username.as_deref(), Some("SR_KEY"));
+        assert_eq!(c.schema_registry_ssl_cafile.as_deref(), Some("/etc/ca.pem"));
+        assert!(c.schema_registry_password.is_none());
+        // Complete only with the password, which a connection string cannot give.
+        let err = KafkaDataSourceConfig::from_connection_string(
+            "kafka://localhost:9092/t?deserializer_type=avro&schema_registry_url=https://r\
+             &schema_registry_username=SR_KEY",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("schema_registry_password"), "{err}");
+        c.with_schema_registry_auth("SR_KEY", "registry-secret")
+            .validate()
+            .unwrap();
+
+        // The password is refused; the user name without it is an error too.
+        let err = KafkaDataSourceConfig::from_connection_string(
+            "kafka://localhost:9092/t?schema_registry_url=https://r\
+             &schema_registry_password=registry-secret",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("option schema_registry_password is not accepted here"),
+            "{err}"
+        );
+        assert!(!err.contains("registry-secret"), "{err}");
+        // Credentials inside the registry URL never show.
+        for url in [
+            "kafka://localhost:9092/t?schema_registry_url=https://SR_KEY:registry-secret@r",
+            "kafka://localhost:9092/t?schema_registry_url=https://SR_KEY:registry-secret@r&x=1",
+        ] {
+            let err = KafkaDataSourceConfig::from_connection_string(url)
+                .unwrap_err()
+                .to_string();
+            assert!(!err.contains("registry-secret"), "{err}");
+        }
+        assert_eq!(
+            redacted_url("kafka://h:1/t?schema_registry_url=https://k:s@r:1/p&x=1"),
+            "kafka://h:1/t?schema_registry_url=https://***@r:1/p&x=1"
+        );
     }
 }

@@ -106,15 +106,33 @@ fn deserializer_for(config: &KafkaDataSourceConfig) -> Result<Arc<dyn MessageDes
     })
 }
 
+/// The Avro deserializer: with a fixed writer schema, or with the schema registry and its
+/// credentials and CA file.
+///
+/// A registry lookup blocks the thread decoding the message, so its timeout is the registry's
+/// default (10 s) or `consume_timeout` when shorter: a registry that does not answer costs a
+/// read at most about its own deadline. The failure is remembered for a few seconds, so the
+/// other messages with that schema id are skipped at once, each reported with its partition
+/// and offset. When the lookup used the whole deadline and more fetches remain, the read ends
+/// with its timeout error instead.
 #[cfg(feature = "avro")]
 fn avro_deserializer(config: &KafkaDataSourceConfig) -> Result<Arc<dyn MessageDeserializer>> {
     let invalid = |e: truthound_avro::AvroError| KafkaDataSourceError::InvalidConfig(e.to_string());
     if let Some(url) = &config.schema_registry_url {
-        return Ok(Arc::new(
-            truthound_avro::AvroDeserializer::with_registry(url.clone())
-                .finish()
-                .map_err(invalid)?,
-        ));
+        let timeout =
+            truthound_avro::registry::DEFAULT_TIMEOUT.min(config.streaming.consume_timeout);
+        let mut registry =
+            truthound_avro::AvroDeserializer::with_registry(url.clone()).with_timeout(timeout);
+        if let (Some(user), Some(password)) = (
+            &config.schema_registry_username,
+            &config.schema_registry_password,
+        ) {
+            registry = registry.with_basic_auth(user.clone(), password.clone());
+        }
+        if let Some(path) = &config.schema_registry_ssl_cafile {
+            registry = registry.with_ca_file(path);
+        }
+        return Ok(Arc::new(registry.finish().map_err(invalid)?));
     }
     let schema = config.avro_schema.as_deref().ok_or_else(|| {
         KafkaDataSourceError::InvalidConfig(
@@ -162,6 +180,12 @@ impl KafkaDataSource {
 
     /// A source for Confluent Cloud: SASL_SSL with PLAIN, the API key as user name and the
     /// API secret as password.
+    ///
+    /// For Avro values through Confluent Cloud's Schema Registry, which has its own API key
+    /// and secret, build the configuration instead:
+    /// [`KafkaDataSourceConfig::confluent_cloud`] then
+    /// [`with_schema_registry`](KafkaDataSourceConfig::with_schema_registry), and
+    /// [`KafkaDataSource::new`].
     pub fn from_confluent(
         bootstrap_servers: impl Into<String>,
         topic: impl Into<String>,
@@ -169,10 +193,9 @@ impl KafkaDataSource {
         api_secret: impl Into<secrecy::SecretString>,
         max_messages: usize,
     ) -> Result<Self> {
-        let config = KafkaDataSourceConfig::new(bootstrap_servers, topic)
-            .with_security_protocol(truthound_kafka_client::SecurityProtocol::SaslSsl)
-            .with_sasl(crate::SaslMechanism::Plain, api_key, api_secret)
-            .with_max_messages(max_messages);
+        let config =
+            KafkaDataSourceConfig::confluent_cloud(bootstrap_servers, topic, api_key, api_secret)
+                .with_max_messages(max_messages);
         Self::new(config)
     }
 
