@@ -21,8 +21,8 @@ use kafka_protocol::protocol::{Encodable, StrBytes, decode_request_header_from_b
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use truthound_kafka_client::{
-    ClientConfig, Error, FetchOptions, KafkaClient, ProduceRecord, RecordsError,
-    records::RecordBatchBuilder,
+    BoundedReader, ClientConfig, Error, FetchOptions, KafkaClient, PartitionRange, ProduceRecord,
+    RecordsError, records::RecordBatchBuilder,
 };
 
 const TOPIC: &str = "scripted";
@@ -35,11 +35,20 @@ enum Script {
     CorruptBatch,
     /// Never answer the first Fetch (the connection stays open), then answer normally.
     SilentFirstFetch,
+    /// The topic is deleted and created again under the same name after the first Metadata:
+    /// later Metadata responses carry another topic id, and the first Fetch answers
+    /// UNKNOWN_TOPIC_OR_PARTITION, as a broker does while the topic is gone.
+    RecreatedTopic,
 }
 
 struct Peer {
     addr: String,
     fetches: Arc<AtomicUsize>,
+}
+
+/// The scripted topic's id: `generation` 0 before it is re-created, 1 after.
+fn topic_id(generation: u8) -> uuid::Uuid {
+    uuid::Uuid::from_bytes([generation + 1; 16])
 }
 
 fn batch() -> Bytes {
@@ -55,12 +64,19 @@ async fn start(script: Script) -> Peer {
     let addr = listener.local_addr().unwrap();
     let fetches = Arc::new(AtomicUsize::new(0));
     let counter = fetches.clone();
+    let metadata_calls = Arc::new(AtomicUsize::new(0));
     tokio::spawn(async move {
         loop {
             let Ok((socket, _)) = listener.accept().await else {
                 return;
             };
-            tokio::spawn(serve(socket, addr.port(), script, counter.clone()));
+            tokio::spawn(serve(
+                socket,
+                addr.port(),
+                script,
+                counter.clone(),
+                metadata_calls.clone(),
+            ));
         }
     });
     Peer {
@@ -69,7 +85,13 @@ async fn start(script: Script) -> Peer {
     }
 }
 
-async fn serve(mut socket: TcpStream, port: u16, script: Script, fetches: Arc<AtomicUsize>) {
+async fn serve(
+    mut socket: TcpStream,
+    port: u16,
+    script: Script,
+    fetches: Arc<AtomicUsize>,
+    metadata_calls: Arc<AtomicUsize>,
+) {
     loop {
         let mut len = [0u8; 4];
         if socket.read_exact(&mut len).await.is_err() {
@@ -114,29 +136,42 @@ async fn serve(mut socket: TcpStream, port: u16, script: Script, fetches: Arc<At
                     .encode(&mut body, version)
                     .unwrap();
             }
-            ApiKey::Metadata => MetadataResponse::default()
-                .with_brokers(vec![
-                    MetadataResponseBroker::default()
-                        .with_node_id(BrokerId(1))
-                        .with_host(StrBytes::from_static_str("127.0.0.1"))
-                        .with_port(port as i32),
-                ])
-                .with_controller_id(BrokerId(1))
-                .with_topics(vec![
-                    MetadataResponseTopic::default()
-                        .with_name(Some(TopicName(StrBytes::from_static_str(TOPIC))))
-                        .with_partitions(vec![
-                            MetadataResponsePartition::default()
-                                .with_partition_index(0)
-                                .with_leader_id(BrokerId(1)),
-                        ]),
-                ])
-                .encode(&mut body, version)
-                .unwrap(),
+            ApiKey::Metadata => {
+                let generation = u8::from(
+                    matches!(script, Script::RecreatedTopic)
+                        && metadata_calls.fetch_add(1, Ordering::SeqCst) > 0,
+                );
+                MetadataResponse::default()
+                    .with_brokers(vec![
+                        MetadataResponseBroker::default()
+                            .with_node_id(BrokerId(1))
+                            .with_host(StrBytes::from_static_str("127.0.0.1"))
+                            .with_port(port as i32),
+                    ])
+                    .with_controller_id(BrokerId(1))
+                    .with_topics(vec![
+                        MetadataResponseTopic::default()
+                            .with_name(Some(TopicName(StrBytes::from_static_str(TOPIC))))
+                            .with_topic_id(topic_id(generation))
+                            .with_partitions(vec![
+                                MetadataResponsePartition::default()
+                                    .with_partition_index(0)
+                                    .with_leader_id(BrokerId(1)),
+                            ]),
+                    ])
+                    .encode(&mut body, version)
+                    .unwrap();
+            }
             ApiKey::Fetch => {
                 let n = fetches.fetch_add(1, Ordering::SeqCst);
                 let mut records = BytesMut::from(&batch()[..]);
+                let mut error_code = 0;
                 match script {
+                    Script::RecreatedTopic => {
+                        if n == 0 {
+                            error_code = 3; // UNKNOWN_TOPIC_OR_PARTITION
+                        }
+                    }
                     Script::CutFetches(k) => cut = n < k,
                     Script::SilentFirstFetch if n == 0 => {
                         // Keep the socket open and say nothing.
@@ -155,6 +190,7 @@ async fn serve(mut socket: TcpStream, port: u16, script: Script, fetches: Arc<At
                             .with_partitions(vec![
                                 PartitionData::default()
                                     .with_partition_index(0)
+                                    .with_error_code(error_code)
                                     .with_high_watermark(20)
                                     .with_last_stable_offset(20)
                                     .with_records(Some(records.freeze())),
@@ -276,5 +312,42 @@ async fn a_broker_that_stops_answering_is_left_for_a_new_connection() {
         peer.fetches.load(Ordering::SeqCst),
         2,
         "one unanswered, one answered"
+    );
+}
+
+#[tokio::test]
+async fn a_topic_deleted_and_created_again_during_a_read_stops_it() {
+    let peer = start(Script::RecreatedTopic).await;
+    let client = KafkaClient::connect(ClientConfig::new([peer.addr.clone()]))
+        .await
+        .unwrap();
+    let meta = client.topic(TOPIC).await.unwrap();
+    assert_eq!(meta.topic_id, *topic_id(0).as_bytes());
+    // The ranges were captured for the topic as it was; the broker then lost it (the first
+    // Fetch), and the metadata looked up again names a topic of the same name with another id.
+    let mut reader = BoundedReader::new(
+        client,
+        TOPIC,
+        [PartitionRange {
+            partition: 0,
+            start: 0,
+            end: 20,
+        }],
+        FetchOptions::default(),
+    )
+    .with_topic_id(meta.topic_id);
+    let err = reader.next_batch().await.unwrap_err();
+    match &err {
+        Error::TopicRecreated { topic, was, now } => {
+            assert_eq!(topic, TOPIC);
+            assert_eq!(was, &topic_id(0).to_string());
+            assert_eq!(now, &topic_id(1).to_string());
+        }
+        other => panic!("expected TopicRecreated, got {other:?}"),
+    }
+    assert!(
+        err.to_string()
+            .starts_with("topic \"scripted\" was deleted and created again during the read"),
+        "{err}"
     );
 }

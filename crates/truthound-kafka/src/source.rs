@@ -50,6 +50,8 @@ type ProgressFn = Arc<dyn Fn(&ReadProgress) + Send + Sync>;
 #[derive(Debug, Clone)]
 struct Snapshot {
     client: KafkaClient,
+    /// The topic's id when the ends were captured (all zeros without topic ids).
+    topic_id: [u8; 16],
     bounds: Vec<PartitionBounds>,
     /// Per partition, the offset after the last message the latest read returned.
     reached: Arc<Mutex<BTreeMap<i32, i64>>>,
@@ -204,6 +206,12 @@ impl KafkaDataSource {
         &self.config
     }
 
+    /// Sets `consume_timeout` for the operations from now on (each of connecting, planning and
+    /// reading is bounded by it), keeping the snapshot already captured.
+    pub fn set_consume_timeout(&mut self, timeout: Duration) {
+        self.config.streaming = self.config.streaming.clone().with_consume_timeout(timeout);
+    }
+
     /// Calls `f` with the progress of every read, after each fetch.
     #[must_use]
     pub fn with_progress(mut self, f: impl Fn(&ReadProgress) + Send + Sync + 'static) -> Self {
@@ -314,6 +322,7 @@ impl KafkaDataSource {
             .collect();
         Ok(Snapshot {
             client: snapshot_client,
+            topic_id: meta.topic_id,
             bounds,
             reached: Arc::new(Mutex::new(BTreeMap::new())),
         })
@@ -587,7 +596,8 @@ impl Read {
             topic.clone(),
             ranges,
             options,
-        );
+        )
+        .with_topic_id(snapshot.topic_id);
         let finished: BTreeSet<i32> = plan
             .iter()
             .filter(|p| p.quota == 0 || p.start >= p.end)

@@ -100,6 +100,20 @@ pub enum Error {
         #[source]
         source: ConnectionError,
     },
+    /// The topic was deleted and created again (under the same name, with another topic id)
+    /// while it was read: its offsets now mean other records, so the read stops.
+    #[error(
+        "topic {topic:?} was deleted and created again during the read (topic id {was}, now \
+         {now}): take the snapshot again"
+    )]
+    TopicRecreated {
+        /// The topic.
+        topic: String,
+        /// Its id when the read began.
+        was: String,
+        /// Its id now.
+        now: String,
+    },
     /// An operation did not finish by its deadline, with no failure to report (a broker that
     /// accepts requests and does not answer).
     #[error("{what} did not finish within {elapsed:?}")]

@@ -113,6 +113,10 @@ pub struct BoundedReader {
     round: usize,
     /// Rounds in a row in which no partition moved.
     stalled_rounds: u32,
+    /// The topic's id when the read began (from [`BoundedReader::with_topic_id`], else the
+    /// first round's metadata): a topic deleted and created again under the same name has
+    /// another id, and its offsets mean other records.
+    topic_id: std::sync::OnceLock<[u8; 16]>,
 }
 
 /// Rounds in a row without progress on any partition, before giving up.
@@ -150,7 +154,21 @@ impl BoundedReader {
             partitions,
             round: 0,
             stalled_rounds: 0,
+            topic_id: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Reads only the topic with this id (as captured with the ranges' ends, e.g.
+    /// [`TopicMetadata::topic_id`](crate::TopicMetadata::topic_id)): should the topic be
+    /// deleted and created again under the same name, the read fails with
+    /// [`Error::TopicRecreated`] instead of reading the new topic's records at the old offsets.
+    /// An all-zero id (a broker without topic ids) checks nothing.
+    #[must_use]
+    pub fn with_topic_id(self, topic_id: [u8; 16]) -> Self {
+        if topic_id != [0; 16] {
+            let _ = self.topic_id.set(topic_id);
+        }
+        self
     }
 
     /// The topic read.
@@ -282,6 +300,16 @@ impl BoundedReader {
     /// it can be retried whole.
     async fn fetch_round(&self) -> Result<Vec<Fetched>> {
         let meta = self.client.topic(&self.topic).await?;
+        if meta.topic_id != [0; 16] {
+            let was = *self.topic_id.get_or_init(|| meta.topic_id);
+            if was != meta.topic_id {
+                return Err(Error::TopicRecreated {
+                    topic: self.topic.clone(),
+                    was: uuid::Uuid::from_bytes(was).to_string(),
+                    now: uuid::Uuid::from_bytes(meta.topic_id).to_string(),
+                });
+            }
+        }
         let mut pending: Vec<i32> = self
             .partitions
             .iter()
