@@ -20,9 +20,11 @@
 //! - [`SpawnedBroker`]: a broker of the test's own (e.g. SQLite-backed), that can be restarted on
 //!   the same port with the same data, and is killed on drop; [`BrokerSecurity`] switches its
 //!   listener to TLS and/or required SASL authentication.
+//! - [`peer`]: the framing of scripted peers (requests in, responses with their headers out).
 //! - [`proxy`]: a TCP proxy between client and broker that cuts, refuses and stalls.
 //! - [`security`]: certificates made in the test, a TLS broker, a SCRAM broker with users.
 
+pub mod peer;
 pub mod proxy;
 pub mod security;
 

@@ -11,19 +11,19 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use bytes::{Bytes, BytesMut};
-use kafka_protocol::messages::api_versions_response::ApiVersion;
+use bytes::Bytes;
 use kafka_protocol::messages::metadata_response::MetadataResponseBroker;
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsResponse, BrokerId, MetadataResponse, ResponseHeader,
-    SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse,
+    ApiKey, BrokerId, MetadataResponse, SaslAuthenticateRequest, SaslAuthenticateResponse,
+    SaslHandshakeRequest, SaslHandshakeResponse,
 };
-use kafka_protocol::protocol::{Decodable, Encodable, StrBytes, decode_request_header_from_buffer};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use truthound_kafka_client::{
     ClientConfig, ConnectionError, Error, KafkaClient, SaslConfig, SaslMechanism, SecurityProtocol,
 };
+use truthound_tests::peer::{api_versions, frame, read_request, start_response};
 
 /// What the peer does in the SASL exchange.
 #[derive(Clone, Debug)]
@@ -76,57 +76,26 @@ async fn start(script: Script) -> Peer {
     }
 }
 
-async fn read_frame(socket: &mut TcpStream) -> Option<Bytes> {
-    let mut len = [0u8; 4];
-    socket.read_exact(&mut len).await.ok()?;
-    let mut frame = BytesMut::zeroed(i32::from_be_bytes(len) as usize);
-    socket.read_exact(&mut frame).await.ok()?;
-    Some(frame.freeze())
-}
-
 async fn serve(mut socket: TcpStream, port: u16, script: Script, seen: Arc<Mutex<Seen>>) {
     // When this connection's session expires, if it has a lifetime.
     let mut expires: Option<Instant> = None;
     let mut authenticated = false;
     let mut scram_round = 0;
-    while let Some(mut frame) = read_frame(&mut socket).await {
-        let header = decode_request_header_from_buffer(&mut frame).unwrap();
-        let key = ApiKey::try_from(header.request_api_key).unwrap();
+    while let Some((header, key, mut request_body)) = read_request(&mut socket).await {
         let version = header.request_api_version;
-        let mut body = BytesMut::new();
-        let response_header_version = match key {
-            ApiKey::ApiVersions => 0,
-            k => k.response_header_version(version),
-        };
-        ResponseHeader::default()
-            .with_correlation_id(header.correlation_id)
-            .encode(&mut body, response_header_version)
-            .unwrap();
+        let mut body = start_response(&header, key);
         let mut close = false;
         match key {
-            ApiKey::ApiVersions => {
-                let keys = [
-                    (ApiKey::ApiVersions, 0, 3),
-                    (ApiKey::Metadata, 1, 12),
-                    (ApiKey::SaslHandshake, 0, 1),
-                    (ApiKey::SaslAuthenticate, 0, 2),
-                ];
-                ApiVersionsResponse::default()
-                    .with_api_keys(
-                        keys.iter()
-                            .map(|(k, lo, hi)| {
-                                ApiVersion::default()
-                                    .with_api_key(*k as i16)
-                                    .with_min_version(*lo)
-                                    .with_max_version(*hi)
-                            })
-                            .collect(),
-                    )
-                    .encode(&mut body, version)
-                    .unwrap();
-            }
+            ApiKey::ApiVersions => api_versions(&[
+                (ApiKey::ApiVersions, 0, 3),
+                (ApiKey::Metadata, 1, 12),
+                (ApiKey::SaslHandshake, 0, 1),
+                (ApiKey::SaslAuthenticate, 0, 2),
+            ])
+            .encode(&mut body, version)
+            .unwrap(),
             ApiKey::SaslHandshake => {
-                let request = SaslHandshakeRequest::decode(&mut frame, version).unwrap();
+                let request = SaslHandshakeRequest::decode(&mut request_body, version).unwrap();
                 let enabled = match script {
                     Script::Plain { .. } => "PLAIN",
                     Script::Scram(_) => "SCRAM-SHA-256",
@@ -142,7 +111,7 @@ async fn serve(mut socket: TcpStream, port: u16, script: Script, seen: Arc<Mutex
                     .unwrap();
             }
             ApiKey::SaslAuthenticate => {
-                let request = SaslAuthenticateRequest::decode(&mut frame, version).unwrap();
+                let request = SaslAuthenticateRequest::decode(&mut request_body, version).unwrap();
                 let message = request.auth_bytes.to_vec();
                 seen.lock().unwrap().auth_messages.push(message.clone());
                 let mut response = SaslAuthenticateResponse::default();
@@ -210,9 +179,7 @@ async fn serve(mut socket: TcpStream, port: u16, script: Script, seen: Arc<Mutex
             }
             other => panic!("the scripted SASL peer does not answer {other:?}"),
         }
-        let mut out = (body.len() as i32).to_be_bytes().to_vec();
-        out.extend_from_slice(&body);
-        if socket.write_all(&out).await.is_err() || close {
+        if socket.write_all(&frame(&body)).await.is_err() || close {
             return;
         }
     }

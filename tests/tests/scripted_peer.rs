@@ -8,22 +8,19 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
 };
-use kafka_protocol::messages::{
-    ApiKey, ApiVersionsResponse, BrokerId, FetchResponse, MetadataResponse, ResponseHeader,
-    TopicName,
-};
-use kafka_protocol::protocol::{Encodable, StrBytes, decode_request_header_from_buffer};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use kafka_protocol::messages::{ApiKey, BrokerId, FetchResponse, MetadataResponse, TopicName};
+use kafka_protocol::protocol::{Encodable, StrBytes};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use truthound_kafka_client::{
     BoundedReader, ClientConfig, Error, FetchOptions, KafkaClient, PartitionRange, ProduceRecord,
     RecordsError, records::RecordBatchBuilder,
 };
+use truthound_tests::peer::{api_versions, frame, read_request, start_response};
 
 const TOPIC: &str = "scripted";
 
@@ -92,50 +89,18 @@ async fn serve(
     fetches: Arc<AtomicUsize>,
     metadata_calls: Arc<AtomicUsize>,
 ) {
-    loop {
-        let mut len = [0u8; 4];
-        if socket.read_exact(&mut len).await.is_err() {
-            return;
-        }
-        let mut frame = BytesMut::zeroed(i32::from_be_bytes(len) as usize);
-        if socket.read_exact(&mut frame).await.is_err() {
-            return;
-        }
-        let mut frame = frame.freeze();
-        let header = decode_request_header_from_buffer(&mut frame).unwrap();
-        let key = ApiKey::try_from(header.request_api_key).unwrap();
+    while let Some((header, key, _)) = read_request(&mut socket).await {
         let version = header.request_api_version;
-        let mut body = BytesMut::new();
-        let response_header_version = match key {
-            ApiKey::ApiVersions => 0,
-            k => k.response_header_version(version),
-        };
-        ResponseHeader::default()
-            .with_correlation_id(header.correlation_id)
-            .encode(&mut body, response_header_version)
-            .unwrap();
+        let mut body = start_response(&header, key);
         let mut cut = false;
         match key {
-            ApiKey::ApiVersions => {
-                let keys = [
-                    (ApiKey::ApiVersions, 0, 3),
-                    (ApiKey::Metadata, 1, 12),
-                    (ApiKey::Fetch, 4, 12),
-                ];
-                ApiVersionsResponse::default()
-                    .with_api_keys(
-                        keys.iter()
-                            .map(|(k, lo, hi)| {
-                                ApiVersion::default()
-                                    .with_api_key(*k as i16)
-                                    .with_min_version(*lo)
-                                    .with_max_version(*hi)
-                            })
-                            .collect(),
-                    )
-                    .encode(&mut body, version)
-                    .unwrap();
-            }
+            ApiKey::ApiVersions => api_versions(&[
+                (ApiKey::ApiVersions, 0, 3),
+                (ApiKey::Metadata, 1, 12),
+                (ApiKey::Fetch, 4, 12),
+            ])
+            .encode(&mut body, version)
+            .unwrap(),
             ApiKey::Metadata => {
                 let generation = u8::from(
                     matches!(script, Script::RecreatedTopic)
@@ -201,8 +166,7 @@ async fn serve(
             }
             other => panic!("the scripted peer does not answer {other:?}"),
         }
-        let mut out = (body.len() as i32).to_be_bytes().to_vec();
-        out.extend_from_slice(&body);
+        let out = frame(&body);
         if cut {
             let _ = socket.write_all(&out[..out.len() / 2]).await;
             return; // drop the socket in the middle of the response
