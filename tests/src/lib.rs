@@ -20,10 +20,12 @@
 //! - [`SpawnedBroker`]: a broker of the test's own (e.g. SQLite-backed), that can be restarted on
 //!   the same port with the same data, and is killed on drop; [`BrokerSecurity`] switches its
 //!   listener to TLS and/or required SASL authentication.
+//! - [`avro`]: hand-written Avro test events and the schema-registry wire format.
 //! - [`peer`]: the framing of scripted peers (requests in, responses with their headers out).
 //! - [`proxy`]: a TCP proxy between client and broker that cuts, refuses and stalls.
 //! - [`security`]: certificates made in the test, a TLS broker, a SCRAM broker with users.
 
+pub mod avro;
 pub mod peer;
 pub mod proxy;
 pub mod security;

@@ -14,27 +14,8 @@ use truthound::datasources::streaming::{
     DeserializerType, KafkaDataSource, KafkaDataSourceConfig, PolarsSourceExt,
 };
 use truthound_kafka_client::{ClientConfig, KafkaClient, ProduceOptions, ProduceRecord};
+use truthound_tests::avro::{USER_EVENT_SCHEMA, framed, user_event};
 use truthound_tests::{broker_address, unique_topic};
-
-const SCHEMA: &str = r#"{"type": "record", "name": "UserEvent", "fields": [
-    {"name": "user_id", "type": "long"}, {"name": "action", "type": "string"}]}"#;
-
-/// The Avro binary encoding of a UserEvent: zigzag varint long, then a length-prefixed string.
-fn datum(user_id: i64, action: &str) -> Vec<u8> {
-    fn varint(mut v: u64, out: &mut Vec<u8>) {
-        while v >= 0x80 {
-            out.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        out.push(v as u8);
-    }
-    let mut out = Vec::new();
-    varint(((user_id << 1) ^ (user_id >> 63)) as u64, &mut out);
-    let len = action.len() as i64;
-    varint(((len << 1) ^ (len >> 63)) as u64, &mut out);
-    out.extend_from_slice(action.as_bytes());
-    out
-}
 
 async fn topic_of(values: Vec<Option<Vec<u8>>>) -> String {
     let client = KafkaClient::connect(ClientConfig::new([broker_address()]))
@@ -61,13 +42,13 @@ async fn topic_of(values: Vec<Option<Vec<u8>>>) -> String {
 async fn raw_avro_values_become_columns() {
     let topic = topic_of(
         (0..5)
-            .map(|i| Some(datum(i, ["login", "logout"][i as usize % 2])))
+            .map(|i| Some(user_event(i, ["login", "logout"][i as usize % 2])))
             .collect(),
     )
     .await;
     let config = KafkaDataSourceConfig::new(broker_address(), &topic)
         .with_deserializer_type(DeserializerType::Avro)
-        .with_avro_schema(SCHEMA)
+        .with_avro_schema(USER_EVENT_SCHEMA)
         .with_include_key(false);
     let snapshot = KafkaDataSource::new(config)
         .unwrap()
@@ -116,7 +97,7 @@ fn registry() -> (String, Arc<AtomicUsize>) {
             }
             counter.fetch_add(1, Ordering::SeqCst);
             let (status, body) = if request_line.starts_with("GET /schemas/ids/7 ") {
-                let escaped = SCHEMA
+                let escaped = USER_EVENT_SCHEMA
                     .replace('\\', "\\\\")
                     .replace('"', "\\\"")
                     .replace('\n', " ");
@@ -137,20 +118,13 @@ fn registry() -> (String, Arc<AtomicUsize>) {
     (url, hits)
 }
 
-fn framed(schema_id: u32, payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![0u8];
-    out.extend_from_slice(&schema_id.to_be_bytes());
-    out.extend_from_slice(payload);
-    out
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn registry_framed_avro_resolves_each_schema_once() {
     let (url, hits) = registry();
     let mut values: Vec<Option<Vec<u8>>> = (0..20)
-        .map(|i| Some(framed(7, &datum(i, "view"))))
+        .map(|i| Some(framed(7, &user_event(i, "view"))))
         .collect();
-    values.push(Some(framed(99, &datum(1, "x")))); // unknown schema id
+    values.push(Some(framed(99, &user_event(1, "x")))); // unknown schema id
     values.push(Some(b"not framed".to_vec()));
     let topic = topic_of(values).await;
     let config = KafkaDataSourceConfig::new(broker_address(), &topic)

@@ -17,39 +17,12 @@ use truthound::datasources::streaming::{
     DeserializerType, KafkaDataSource, KafkaDataSourceConfig, PolarsSourceExt,
 };
 use truthound_kafka_client::{ClientConfig, KafkaClient, ProduceOptions, ProduceRecord};
+use truthound_tests::avro::{USER_EVENT_SCHEMA, framed, user_event};
 use truthound_tests::{broker_address, unique_topic};
-
-const SCHEMA: &str = r#"{"type": "record", "name": "UserEvent", "fields": [
-    {"name": "user_id", "type": "long"}, {"name": "action", "type": "string"}]}"#;
 
 /// The registry's API key and secret.
 const KEY: &str = "SRKEY4TEST";
 const SECRET: &str = "sr-secret-7Qm+e/Zt9w";
-
-/// The Avro binary encoding of a UserEvent: zigzag varint long, then a length-prefixed string.
-fn datum(user_id: i64, action: &str) -> Vec<u8> {
-    fn varint(mut v: u64, out: &mut Vec<u8>) {
-        while v >= 0x80 {
-            out.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        out.push(v as u8);
-    }
-    let mut out = Vec::new();
-    varint(((user_id << 1) ^ (user_id >> 63)) as u64, &mut out);
-    let len = action.len() as i64;
-    varint(((len << 1) ^ (len >> 63)) as u64, &mut out);
-    out.extend_from_slice(action.as_bytes());
-    out
-}
-
-/// The Confluent wire format: magic byte 0, big-endian schema id, datum.
-fn framed(schema_id: u32, payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![0u8];
-    out.extend_from_slice(&schema_id.to_be_bytes());
-    out.extend_from_slice(payload);
-    out
-}
 
 /// A fresh one-partition topic holding `n` UserEvents framed with schema id 7.
 async fn avro_topic(n: i64) -> String {
@@ -63,7 +36,7 @@ async fn avro_topic(n: i64) -> String {
             let mut r = ProduceRecord::new(Bytes::new());
             r.value = Some(Bytes::from(framed(
                 7,
-                &datum(i, ["login", "logout"][i as usize % 2]),
+                &user_event(i, ["login", "logout"][i as usize % 2]),
             )));
             r
         })
@@ -109,7 +82,7 @@ fn certificates(dir: &Path, names: &[&str]) -> (PathBuf, Arc<rustls::ServerConfi
 }
 
 /// A schema registry on 127.0.0.1:0 speaking HTTPS, that answers `GET /schemas/ids/7` with
-/// [`SCHEMA`] when the request carries `Authorization: Basic base64(KEY:SECRET)`, and 401
+/// [`USER_EVENT_SCHEMA`] when the request carries `Authorization: Basic base64(KEY:SECRET)`, and 401
 /// otherwise. It serves until the test process ends.
 struct TlsRegistry {
     url: String,
@@ -190,7 +163,7 @@ fn serve(
     } else if head.starts_with("GET /schemas/ids/7 ") {
         (
             "200 OK",
-            serde_json::json!({ "schema": SCHEMA }).to_string(),
+            serde_json::json!({ "schema": USER_EVENT_SCHEMA }).to_string(),
         )
     } else {
         (
@@ -411,7 +384,7 @@ fn a_certificate_for_another_host_is_refused_saying_so() {
         .finish()
         .unwrap();
     let err = deserializer
-        .deserialize(&framed(7, &datum(1, "view")))
+        .deserialize(&framed(7, &user_event(1, "view")))
         .unwrap_err();
     assert!(
         err.reason().starts_with(&format!(
