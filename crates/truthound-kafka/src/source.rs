@@ -492,6 +492,18 @@ impl KafkaDataSource {
     }
 }
 
+/// The longest a deadline is put in the future: a timeout beyond this (unvalidated configs
+/// can hold up to `Duration::MAX`) waits this long instead of overflowing `Instant`.
+const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 60 * 60);
+
+/// `now + timeout`, saturating at [`FAR_FUTURE`] when the sum would overflow the clock.
+fn deadline_after(now: Instant, timeout: Duration) -> Instant {
+    now.checked_add(timeout)
+        .or_else(|| now.checked_add(FAR_FUTURE))
+        // Only a clock that cannot count 30 years ahead gets here.
+        .unwrap_or(now)
+}
+
 /// One read's state: the fetcher, what each partition may still take, the deadline.
 struct Read {
     reader: BoundedReader,
@@ -543,7 +555,7 @@ impl Read {
             quota: plan.iter().map(|p| (p.partition, p.quota)).collect(),
             reached: snapshot.reached,
             plan,
-            deadline: Instant::now() + timeout,
+            deadline: deadline_after(Instant::now(), timeout),
             timeout,
             progress,
             on_progress,
@@ -713,4 +725,23 @@ fn with_security(client: ClientConfig, config: &KafkaDataSourceConfig) -> Client
         client = client.with_sasl(SaslConfig::new(mechanism, username, password.clone()));
     }
     client
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_saturate_instead_of_overflowing() {
+        let now = Instant::now();
+        assert_eq!(
+            deadline_after(now, Duration::from_secs(5)),
+            now + Duration::from_secs(5)
+        );
+        assert_eq!(deadline_after(now, Duration::MAX), now + FAR_FUTURE);
+        assert_eq!(
+            deadline_after(now, Duration::from_secs_f64(1e19)),
+            now + FAR_FUTURE
+        );
+    }
 }
