@@ -10,7 +10,7 @@ use truthound_checks::{CheckOptions, Decoding, Rule, RuleSet, Severity, Validato
 use truthound_kafka::KafkaDataSource;
 use truthound_polars::PolarsSourceExt;
 
-use crate::output::{self, OutputFormat};
+use crate::output::{self, Destination, OutputFormat};
 use crate::source::{SourceArgs, read_snapshot};
 
 /// `truthound info`: partitions, their offsets and the group's committed offsets.
@@ -88,8 +88,9 @@ pub(crate) fn snapshot(
 ) -> anyhow::Result<ExitCode> {
     let format = output::choose(&args.output, args.output_format)?;
     let config = args.source.config(false)?;
+    let destination = Destination::open(&args.output)?;
     let mut snapshot = runtime.block_on(read_snapshot(config, quiet))?;
-    output::write(&mut snapshot.frame, &args.output, format)?;
+    destination.write(&mut snapshot.frame, format)?;
     if args.output.as_os_str() != "-" && !quiet {
         eprintln!(
             "wrote {} rows, {} columns to {} ({format:?}){}",

@@ -11,11 +11,14 @@
 //! # Layout
 //! - `source`: the flags shared by every command and the snapshot read, with its progress bar.
 //! - `commands`: `info`, `schema`, `snapshot` and `check`.
-//! - `output`: writing a snapshot as Parquet, CSV, NDJSON or Arrow IPC.
+//! - `output`: writing a snapshot as Parquet, CSV, NDJSON or Arrow IPC, to stdout or to a file
+//!   replaced only when complete.
+//! - `interrupt`: Ctrl-C and SIGTERM remove an unfinished output file and exit 130 (143).
 //! - `demo_fill`: the hidden `demo-fill` command that fills the demo topic.
 
 mod commands;
 mod demo_fill;
+mod interrupt;
 mod output;
 mod source;
 
@@ -89,6 +92,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .worker_threads(2)
         .enable_all()
         .build()?;
+    interrupt::install(&runtime)?;
     match cli.command {
         Command::Info(args) => runtime.block_on(commands::info(&args)),
         Command::Schema(args) => runtime.block_on(commands::schema(&args, cli.quiet)),
