@@ -6,7 +6,7 @@
 //!
 //! Exit codes: 0 success (for `check`: nothing at or above `--fail-on`), 1 `check` found
 //! issues at or above `--fail-on`, 2 usage, configuration, connection, authentication or other
-//! errors.
+//! errors, 130 (143) interrupted by SIGINT (SIGTERM).
 //!
 //! # Layout
 //! - `source`: the flags shared by every command and the snapshot read, with its progress bar.
@@ -37,7 +37,7 @@ Secrets and connection settings can also come from the environment:
 Give passwords through TRUTHOUND_SASL_PASSWORD or --sasl-password-file: a password given as
 --sasl-password shows in `ps` and in shell history.
 Exit codes: 0 ok; 1 `check` found issues at or above --fail-on; 2 usage, connection,
-authentication or other errors.";
+authentication or other errors; 130 interrupted (Ctrl-C).";
 
 /// Inspect, snapshot and check Kafka topics.
 #[derive(Debug, Parser)]
