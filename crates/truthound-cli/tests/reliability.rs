@@ -434,3 +434,37 @@ fn a_closed_stdout_pipe_ends_the_command_quietly() {
     let (_, stderr) = expect(output, 0);
     assert_eq!(stderr, "");
 }
+
+#[cfg(unix)]
+#[test]
+fn replacing_keeps_links_devices_and_permissions() {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    let topic = topic_of("rel-links", &events(4));
+    let dir = tempfile::tempdir().unwrap();
+    // A symbolic link keeps pointing at the file, which gets the new snapshot.
+    let real = dir.path().join("real.parquet");
+    let link = dir.path().join("link.parquet");
+    std::fs::write(&real, "old").unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).unwrap();
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let output = truthound()
+        .args(["snapshot", &url(&topic), "-o"])
+        .arg(&link)
+        .output()
+        .unwrap();
+    expect(output, 0);
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    assert_eq!(read_parquet(&real).height(), 4);
+    let mode = std::fs::metadata(&real).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o640, "{mode:o}");
+    assert_eq!(listing(dir.path()), ["link.parquet", "real.parquet"]);
+    // A device is written in place, never replaced.
+    let output = truthound()
+        .args(["snapshot", &url(&topic), "--output-format", "ndjson", "-o"])
+        .arg("/dev/null")
+        .output()
+        .unwrap();
+    expect(output, 0);
+    let null = std::fs::metadata("/dev/null").unwrap();
+    assert!(null.file_type().is_char_device());
+}
