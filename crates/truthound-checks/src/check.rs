@@ -52,6 +52,92 @@ pub struct CheckOptions {
     /// adapter's `DecodeReport` notes them). In these, a quoted value (`"abc"`) is compared
     /// without its quotes by the text rules.
     pub json_text_columns: Vec<String>,
+    /// The messages left out of the frame because they could not be decoded; with it, the
+    /// `decodable` check runs (see [`Decoding`]).
+    pub decoding: Option<Decoding>,
+}
+
+/// The column name of the `decodable` issue: it is about whole messages, not a column.
+pub const MESSAGE_COLUMN: &str = "<message>";
+
+/// What decoding the messages into the frame left out: the input of the `decodable` check.
+///
+/// A message that could not be decoded is not in the frame, so no other check sees it. Given
+/// to [`CheckOptions::with_decoding`], any such messages make one issue of their own: column
+/// [`MESSAGE_COLUMN`], check `decodable`, severity [`Severity::Error`] (the data is lost to
+/// every other check), its share taken of all messages read, and samples carrying each
+/// message's reason, partition and offset.
+///
+/// ```
+/// use polars::prelude::*;
+/// use truthound_checks::{CheckOptions, Decoding, Severity, check};
+///
+/// let frame = df!("user_id" => ["u1", "u2", "u3"])?;
+/// let decoding = Decoding::new(4).with_undecodable(0, 2, "expected value at line 1 column 1");
+/// let report = check(&frame, &CheckOptions::new().with_decoding(decoding))?;
+/// let issue = &report.issues[0];
+/// assert_eq!((issue.check.as_str(), issue.count, issue.share), ("decodable", 1, 0.25));
+/// assert!(report.fails(Severity::Error));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct Decoding {
+    /// Every message read, decoded or not.
+    pub messages_read: u64,
+    /// The messages that could not be decoded, in read order: the reason as the sample's
+    /// value, with its partition and offset.
+    pub undecodable: Vec<Sample>,
+}
+
+impl Decoding {
+    /// `messages_read` messages read, none undecodable yet.
+    pub fn new(messages_read: u64) -> Self {
+        Self {
+            messages_read,
+            undecodable: Vec::new(),
+        }
+    }
+
+    /// Adds a message that could not be decoded.
+    #[must_use]
+    pub fn with_undecodable(
+        mut self,
+        partition: i32,
+        offset: i64,
+        reason: impl Into<String>,
+    ) -> Self {
+        self.undecodable.push(Sample {
+            value: Some(reason.into()),
+            partition: Some(partition),
+            offset: Some(offset),
+        });
+        self
+    }
+
+    /// The `decodable` issue, if any message could not be decoded.
+    fn issue(&self, sample_size: usize) -> Option<Issue> {
+        let first = self.undecodable.first()?;
+        let count = self.undecodable.len() as u64;
+        // The undecodable messages were read too, whatever `messages_read` says.
+        let read = self.messages_read.max(count);
+        let at = match (first.partition, first.offset) {
+            (Some(p), Some(o)) => format!(" at p{p}@{o}"),
+            _ => String::new(),
+        };
+        Some(Issue {
+            column: MESSAGE_COLUMN.to_owned(),
+            check: "decodable".to_owned(),
+            description: format!(
+                "decodable (first{at}: {})",
+                first.value.as_deref().unwrap_or("cannot be decoded")
+            ),
+            severity: Severity::Error,
+            count,
+            share: count as f64 / read as f64,
+            samples: self.undecodable.iter().take(sample_size).cloned().collect(),
+        })
+    }
 }
 
 impl Default for CheckOptions {
@@ -63,6 +149,7 @@ impl Default for CheckOptions {
             sample_size: 3,
             metadata_prefix: DEFAULT_METADATA_PREFIX.to_owned(),
             json_text_columns: Vec::new(),
+            decoding: None,
         }
     }
 }
@@ -148,6 +235,13 @@ impl CheckOptions {
         columns: impl IntoIterator<Item = S>,
     ) -> Self {
         self.json_text_columns = columns.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets what decoding left out, which adds the `decodable` check (see [`Decoding`]).
+    #[must_use]
+    pub fn with_decoding(mut self, decoding: Decoding) -> Self {
+        self.decoding = Some(decoding);
         self
     }
 }
@@ -293,7 +387,12 @@ pub fn check(frame: impl CheckInput, options: &CheckOptions) -> Result<Report> {
             count as f64 / rows as f64
         }
     };
-    let mut issues = Vec::new();
+    // Decodability first: it is about messages the other checks never saw.
+    let mut issues: Vec<Issue> = options
+        .decoding
+        .iter()
+        .filter_map(|d| d.issue(options.sample_size))
+        .collect();
     for (i, p) in planned.iter().enumerate() {
         let (count, samples, description) = match &p.kind {
             Kind::Mask { .. } => {
@@ -348,7 +447,7 @@ pub fn check(frame: impl CheckInput, options: &CheckOptions) -> Result<Report> {
     Ok(Report {
         rows,
         columns,
-        checks: planned.len(),
+        checks: planned.len() + usize::from(options.decoding.is_some()),
         issues,
     })
 }

@@ -10,7 +10,9 @@
 //! The [`Report`] has the rows and columns checked and, per [`Issue`], the column, check,
 //! count, share of rows, [`Severity`] and a few sample values; when the frame has the Kafka
 //! metadata columns (`_kafka_partition`, `_kafka_offset`), each sample carries the partition and
-//! offset of its message. It prints as a table (`Display`) and serializes to JSON.
+//! offset of its message. It prints as a table (`Display`) and serializes to JSON. Messages
+//! that could not be decoded, and so are not in the frame, can be reported too ([`Decoding`]):
+//! they make a `decodable` issue of severity error.
 //!
 //! Rules can come from a file, TOML, YAML or JSON ([`RuleSet::from_path`]); see [`rules`] for
 //! the format.
@@ -58,7 +60,9 @@ pub mod error;
 pub mod report;
 pub mod rules;
 
-pub use check::{CheckInput, CheckOptions, DEFAULT_METADATA_PREFIX, check};
+pub use check::{
+    CheckInput, CheckOptions, DEFAULT_METADATA_PREFIX, Decoding, MESSAGE_COLUMN, check,
+};
 pub use error::{Error, Result};
 pub use report::{Issue, Report, Sample};
 pub use rules::{ColumnRules, Rule, RuleSet, RuleSpec, RulesFormat, Scalar, Severity, Validator};

@@ -43,18 +43,18 @@ impl fmt::Display for Sample {
 /// A check that found values it rejects.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Issue {
-    /// The column (or `struct.field` path).
+    /// The column (or `struct.field` path); `<message>` for the `decodable` check.
     pub column: String,
-    /// The check's name: a rule name (`not_null`, `range`, ...) or a validator name (`null`,
-    /// `type`).
+    /// The check's name: a rule name (`not_null`, `range`, ...), a validator name (`null`,
+    /// `type`), or `decodable` for messages that could not be decoded.
     pub check: String,
     /// The check with its parameters, e.g. `range [0, 10000]`.
     pub description: String,
     /// How bad it is.
     pub severity: Severity,
-    /// How many rows failed the check.
+    /// How many rows (for `decodable`: messages) failed the check.
     pub count: u64,
-    /// `count` as a share of all rows, from 0 to 1.
+    /// `count` as a share of all rows, from 0 to 1 (for `decodable`: of all messages read).
     pub share: f64,
     /// A few of the failing values, in row order.
     pub samples: Vec<Sample>,

@@ -3,7 +3,8 @@
 use polars::prelude::*;
 
 use crate::{
-    CheckOptions, Error, Report, Rule, RuleSet, RulesFormat, Scalar, Severity, Validator, check,
+    CheckOptions, Decoding, Error, MESSAGE_COLUMN, Report, Rule, RuleSet, RulesFormat, Scalar,
+    Severity, Validator, check,
 };
 
 fn run(frame: &DataFrame, column: &str, rule: Rule) -> Report {
@@ -436,4 +437,81 @@ fn report_renders_as_table_and_json() {
     assert_eq!(json["issues"][0]["share"], 0.5);
     assert_eq!(json["issues"][0]["samples"][0]["partition"], 2);
     assert_eq!(json["issues"][0]["samples"][0]["offset"], 9);
+}
+
+#[test]
+fn undecodable_messages_are_an_error_issue_of_their_own() {
+    let frame = df!(
+        "user_id" => [Some("a"), None],
+        "_kafka_partition" => [0i32, 0],
+        "_kafka_offset" => [0i64, 3],
+    )
+    .unwrap();
+    let decoding = Decoding::new(5)
+        .with_undecodable(0, 1, "expected value at line 1 column 1")
+        .with_undecodable(1, 7, "EOF while parsing")
+        .with_undecodable(0, 2, "expected value at line 1 column 1");
+    let options = CheckOptions::new()
+        .with_rule("user_id", Rule::NotNull)
+        .with_sample_size(2)
+        .with_decoding(decoding);
+    let report = check(&frame, &options).unwrap();
+    assert_eq!(report.checks, 2);
+    assert_eq!(report.issues.len(), 2);
+    let issue = &report.issues[0];
+    assert_eq!(issue.column, MESSAGE_COLUMN);
+    assert_eq!(issue.check, "decodable");
+    assert_eq!(issue.severity, Severity::Error);
+    assert_eq!(issue.count, 3);
+    assert_eq!(issue.share, 0.6);
+    assert_eq!(
+        issue.description,
+        "decodable (first at p0@1: expected value at line 1 column 1)"
+    );
+    assert_eq!(issue.samples.len(), 2);
+    assert_eq!(
+        (issue.samples[1].partition, issue.samples[1].offset),
+        (Some(1), Some(7))
+    );
+    assert_eq!(issue.samples[1].value.as_deref(), Some("EOF while parsing"));
+    assert!(report.fails(Severity::Error));
+
+    let table = report.to_string();
+    assert!(table.contains("2 issues (2 error)"), "{table}");
+    assert!(table.contains("<message>"), "{table}");
+    assert!(table.contains("(p1@7)"), "{table}");
+    let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+    assert_eq!(json["issues"][0]["column"], "<message>");
+    assert_eq!(json["issues"][0]["check"], "decodable");
+    assert_eq!(json["issues"][0]["count"], 3);
+    assert_eq!(json["issues"][0]["samples"][0]["offset"], 1);
+}
+
+#[test]
+fn decodable_passes_without_undecodable_messages_and_counts_as_a_check() {
+    let frame = df!("a" => [1i64, 2]).unwrap();
+    let options = CheckOptions::new()
+        .with_validators([Validator::Null])
+        .with_decoding(Decoding::new(2));
+    let report = check(&frame, &options).unwrap();
+    assert_eq!(report.checks, 2);
+    assert!(report.issues.is_empty());
+}
+
+#[test]
+fn a_frame_with_no_columns_still_reports_its_undecodable_messages() {
+    // Every message failed to decode: the frame has no columns and no rows.
+    let frame = DataFrame::empty();
+    let options = CheckOptions::new()
+        .with_validators([Validator::Null, Validator::Type])
+        .with_decoding(
+            Decoding::new(2)
+                .with_undecodable(0, 0, "not JSON")
+                .with_undecodable(0, 1, "not JSON"),
+        );
+    let report = check(&frame, &options).unwrap();
+    assert_eq!(report.rows, 0);
+    assert_eq!(report.issues.len(), 1);
+    assert_eq!(report.issues[0].share, 1.0);
+    assert!(report.fails(Severity::Error));
 }

@@ -6,11 +6,11 @@ use std::process::ExitCode;
 use clap::Args;
 use serde_json::json;
 use tokio::runtime::Runtime;
-use truthound_checks::{CheckOptions, Rule, RuleSet, Severity, Validator};
+use truthound_checks::{CheckOptions, Decoding, Rule, RuleSet, Severity, Validator};
 use truthound_kafka::KafkaDataSource;
 use truthound_polars::PolarsSourceExt;
 
-use crate::output::{self, OutputFormat};
+use crate::output::{self, Destination, OutputFormat};
 use crate::source::{SourceArgs, read_snapshot};
 
 /// `truthound info`: partitions, their offsets and the group's committed offsets.
@@ -88,8 +88,9 @@ pub(crate) fn snapshot(
 ) -> anyhow::Result<ExitCode> {
     let format = output::choose(&args.output, args.output_format)?;
     let config = args.source.config(false)?;
+    let destination = Destination::open(&args.output)?;
     let mut snapshot = runtime.block_on(read_snapshot(config, quiet))?;
-    output::write(&mut snapshot.frame, &args.output, format)?;
+    destination.write(&mut snapshot.frame, format)?;
     if args.output.as_os_str() != "-" && !quiet {
         eprintln!(
             "wrote {} rows, {} columns to {} ({format:?}){}",
@@ -97,6 +98,12 @@ pub(crate) fn snapshot(
             snapshot.frame.width(),
             args.output.display(),
             skipped_note(&snapshot.report)
+        );
+    } else if !snapshot.report.skipped.is_empty() {
+        // --quiet hides progress, never lost data; on stdout the data is the output.
+        eprintln!(
+            "warning: {}",
+            skipped_note(&snapshot.report).trim_start_matches("; ")
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -188,10 +195,22 @@ pub(crate) fn check(runtime: &Runtime, args: &CheckArgs, quiet: bool) -> anyhow:
         .iter()
         .map(|n| n.path.join("."))
         .collect();
+    let mut decoding = Decoding::new(snapshot.report.messages_seen() as u64);
+    for skipped in &snapshot.report.skipped {
+        decoding = decoding.with_undecodable(skipped.partition, skipped.offset, &skipped.reason);
+    }
     options = options
         .with_metadata_prefix(prefix)
-        .with_json_text_columns(json_text);
-    let report = truthound_checks::check(&snapshot.frame, &options)?;
+        .with_json_text_columns(json_text)
+        .with_decoding(decoding);
+    let report = truthound_checks::check(&snapshot.frame, &options).map_err(|e| {
+        // A column missing because its messages could not be decoded: say so.
+        let err = anyhow::Error::from(e);
+        match skipped_note(&snapshot.report).strip_prefix("; ") {
+            Some(note) => err.context(format!("the checks could not run: {note}")),
+            None => err,
+        }
+    })?;
 
     if args.json {
         let mut value = serde_json::to_value(&report)?;

@@ -6,16 +6,19 @@
 //!
 //! Exit codes: 0 success (for `check`: nothing at or above `--fail-on`), 1 `check` found
 //! issues at or above `--fail-on`, 2 usage, configuration, connection, authentication or other
-//! errors.
+//! errors, 130 (143) interrupted by SIGINT (SIGTERM).
 //!
 //! # Layout
 //! - `source`: the flags shared by every command and the snapshot read, with its progress bar.
 //! - `commands`: `info`, `schema`, `snapshot` and `check`.
-//! - `output`: writing a snapshot as Parquet, CSV, NDJSON or Arrow IPC.
+//! - `output`: writing a snapshot as Parquet, CSV, NDJSON or Arrow IPC, to stdout or to a file
+//!   replaced only when complete.
+//! - `interrupt`: Ctrl-C and SIGTERM remove an unfinished output file and exit 130 (143).
 //! - `demo_fill`: the hidden `demo-fill` command that fills the demo topic.
 
 mod commands;
 mod demo_fill;
+mod interrupt;
 mod output;
 mod source;
 
@@ -34,7 +37,7 @@ Secrets and connection settings can also come from the environment:
 Give passwords through TRUTHOUND_SASL_PASSWORD or --sasl-password-file: a password given as
 --sasl-password shows in `ps` and in shell history.
 Exit codes: 0 ok; 1 `check` found issues at or above --fail-on; 2 usage, connection,
-authentication or other errors.";
+authentication or other errors; 130 interrupted (Ctrl-C).";
 
 /// Inspect, snapshot and check Kafka topics.
 #[derive(Debug, Parser)]
@@ -89,6 +92,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .worker_threads(2)
         .enable_all()
         .build()?;
+    interrupt::install(&runtime)?;
     match cli.command {
         Command::Info(args) => runtime.block_on(commands::info(&args)),
         Command::Schema(args) => runtime.block_on(commands::schema(&args, cli.quiet)),
@@ -101,8 +105,56 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use clap::Parser as _;
+    use truthound_streaming_core::OnMalformed;
 
-    use super::Cli;
+    use super::{Cli, Command};
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(["truthound", "info", "kafka://b:9092/t"].iter().chain(args))
+    }
+
+    #[test]
+    fn timeouts_are_positive_finite_and_at_most_a_year() {
+        for bad in [
+            "inf", "1e19", "-1", "nan", "0", "-0", "1e-10", "31536001", "soon", "",
+        ] {
+            let err = parse(&["--timeout", bad]).expect_err(bad);
+            assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation, "{bad}");
+            let text = err.to_string();
+            assert!(
+                text.contains("--timeout") && text.contains("above 0 and at most 31536000"),
+                "{bad}: {text}"
+            );
+        }
+        for (good, secs) in [("0.5", 0.5), ("60", 60.0), ("31536000", 31_536_000.0)] {
+            let cli = parse(&["--timeout", good]).unwrap_or_else(|e| panic!("{good}: {e}"));
+            let Command::Info(args) = cli.command else {
+                panic!("not info")
+            };
+            assert_eq!(args.timeout.as_secs_f64(), secs);
+        }
+    }
+
+    #[test]
+    fn on_malformed_is_skip_or_error() {
+        for (given, expected) in [("skip", OnMalformed::Skip), ("error", OnMalformed::Error)] {
+            let cli = parse(&["--on-malformed", given]).unwrap_or_else(|e| panic!("{e}"));
+            let Command::Info(args) = cli.command else {
+                panic!("not info")
+            };
+            let config = args.config(false).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(config.streaming.on_malformed, expected);
+        }
+        // Without the flag, the URL's option holds.
+        let cli = Cli::try_parse_from(["truthound", "info", "kafka://b:9092/t?on_malformed=error"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let Command::Info(args) = cli.command else {
+            panic!("not info")
+        };
+        let config = args.config(false).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.streaming.on_malformed, OnMalformed::Error);
+        assert!(parse(&["--on-malformed", "ignore"]).is_err());
+    }
 
     #[test]
     fn parsed_arguments_never_show_the_password() {

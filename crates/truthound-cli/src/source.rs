@@ -11,7 +11,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use secrecy::{ExposeSecret, SecretString};
 use truthound_kafka::{KafkaDataSource, KafkaDataSourceConfig, ReadProgress, SaslMechanism};
 use truthound_polars::{PolarsSourceExt, Snapshot};
-use truthound_streaming_core::{AutoOffsetReset, DeserializerType};
+use truthound_streaming_core::{
+    AutoOffsetReset, DeserializerType, OnMalformed, StreamingDataSourceConfig,
+};
 
 /// The format of the messages' values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -24,6 +26,15 @@ pub(crate) enum ValueFormat {
     String,
     /// Raw bytes: one `value` column.
     Bytes,
+}
+
+/// `--on-malformed`: what happens to a message that cannot be decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Malformed {
+    /// Leave it out of the snapshot, count it and say so.
+    Skip,
+    /// Stop: the command fails, naming the message's partition and offset.
+    Error,
 }
 
 /// Where the snapshot starts.
@@ -75,6 +86,30 @@ fn parse_start(s: &str) -> Result<StartAt, String> {
             }
         }
     }
+}
+
+/// `--timeout`: a positive, finite number of seconds, at most
+/// [`StreamingDataSourceConfig::MAX_CONSUME_TIMEOUT`].
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let max = StreamingDataSourceConfig::MAX_CONSUME_TIMEOUT;
+    let accepted = format!(
+        "give a number of seconds above 0 and at most {} (365 days), e.g. 30 or 0.5",
+        max.as_secs()
+    );
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number: {accepted}"))?;
+    if !secs.is_finite() || secs <= 0.0 || secs > max.as_secs_f64() {
+        return Err(format!("{s:?} is out of range: {accepted}"));
+    }
+    let timeout = Duration::try_from_secs_f64(secs)
+        .map_err(|_| format!("{s:?} is out of range: {accepted}"))?;
+    if timeout.is_zero() {
+        // Below a nanosecond: rounds to no time at all.
+        return Err(format!("{s:?} is too short: {accepted}"));
+    }
+    Ok(timeout)
 }
 
 /// The topic to read and how (shared by every command).
@@ -137,9 +172,21 @@ pub(crate) struct SourceArgs {
     /// Add the _kafka_topic, _kafka_partition, _kafka_offset and _kafka_timestamp columns.
     #[arg(long)]
     pub(crate) include_metadata: bool,
-    /// The longest the read may take, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
-    pub(crate) timeout: f64,
+    /// The longest the read may take, in seconds: a number above 0, up to 31536000 (365
+    /// days); fractions such as 0.5 are fine.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value = "60",
+        value_parser = parse_timeout,
+        allow_negative_numbers = true
+    )]
+    pub(crate) timeout: Duration,
+    /// What to do with a message whose value cannot be decoded: skip it (it is counted, said
+    /// on stderr, and `check` reports it as an error), or stop with an error naming its
+    /// partition and offset. Default: the URL's ?on_malformed= option, else skip.
+    #[arg(long, value_enum, value_name = "ACTION")]
+    pub(crate) on_malformed: Option<Malformed>,
     /// PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.
     #[arg(long, env = "TRUTHOUND_SECURITY_PROTOCOL", value_name = "PROTOCOL")]
     pub(crate) security_protocol: Option<String>,
@@ -183,7 +230,7 @@ impl SourceArgs {
         // Validated at the end, once the flags and the environment completed it.
         let mut config = KafkaDataSourceConfig::parse_connection_string(&self.url)?
             .with_max_messages(self.max_messages)
-            .with_consume_timeout(Duration::from_secs_f64(self.timeout.max(0.001)))
+            .with_consume_timeout(self.timeout)
             .with_include_metadata(self.include_metadata || metadata)
             .with_deserializer_type(match self.format {
                 ValueFormat::Json => DeserializerType::Json,
@@ -191,6 +238,11 @@ impl SourceArgs {
                 ValueFormat::String => DeserializerType::String,
                 ValueFormat::Bytes => DeserializerType::Bytes,
             });
+        match self.on_malformed {
+            None => {}
+            Some(Malformed::Skip) => config = config.with_on_malformed(OnMalformed::Skip),
+            Some(Malformed::Error) => config = config.with_on_malformed(OnMalformed::Error),
+        }
         match self.from {
             None => {}
             Some(StartAt::Earliest) => {

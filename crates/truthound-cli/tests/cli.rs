@@ -314,7 +314,8 @@ fn check_json_report_shape() {
     }
     assert_eq!(report["topic"], topic);
     assert_eq!(report["columns"], json!(["user_id"]));
-    assert_eq!(report["checks"], 1);
+    // not_null, and the decodable check that every report has.
+    assert_eq!(report["checks"], 2);
     assert_eq!(report["failed"], true);
     let issue = &report["issues"][0];
     for key in [
@@ -383,8 +384,8 @@ fn check_exit_codes_follow_fail_on() {
     let report = stdout_json(&output);
     assert_eq!(output.status.code(), Some(0), "{report:#}");
     assert_eq!(
-        report["checks"], 3,
-        "null × 2 columns, type × 1 text column: {report:#}"
+        report["checks"], 4,
+        "null × 2 columns, type × 1 text column, decodable: {report:#}"
     );
     // Usage errors.
     truthound()

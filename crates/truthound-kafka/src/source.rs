@@ -232,7 +232,7 @@ impl KafkaDataSource {
     async fn capture(&self) -> Result<Snapshot> {
         let servers = self.config.bootstrap_list();
         let timeout = self.config.streaming.consume_timeout;
-        let deadline = deadline_after(timeout);
+        let deadline = deadline_after(Instant::now(), timeout);
         // Each step of connecting (TCP, TLS, ApiVersions, SASL, metadata) is bounded by what
         // is left of consume_timeout, so a stalled broker is named within it.
         let client_config = ClientConfig::new(servers.clone())
@@ -333,9 +333,10 @@ impl KafkaDataSource {
     pub async fn plan(&mut self, limit: usize) -> Result<Vec<PartitionPlan>> {
         let config = self.config.clone();
         let mut snapshot = self.snapshot().await?.clone();
-        snapshot.client = snapshot
-            .client
-            .with_deadline(deadline_after(config.streaming.consume_timeout));
+        snapshot.client = snapshot.client.with_deadline(deadline_after(
+            Instant::now(),
+            config.streaming.consume_timeout,
+        ));
         let partitions: Vec<i32> = snapshot.bounds.iter().map(|b| b.partition).collect();
         let mut starts: BTreeMap<i32, i64> = BTreeMap::new();
         if let Some(o) = config.start_offset {
@@ -557,6 +558,18 @@ impl KafkaDataSource {
     }
 }
 
+/// The longest a deadline is put in the future: a timeout beyond this (unvalidated configs
+/// can hold up to `Duration::MAX`) waits this long instead of overflowing `Instant`.
+const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 60 * 60);
+
+/// `now + timeout`, saturating at [`FAR_FUTURE`] when the sum would overflow the clock.
+fn deadline_after(now: Instant, timeout: Duration) -> Instant {
+    now.checked_add(timeout)
+        .or_else(|| now.checked_add(FAR_FUTURE))
+        // Only a clock that cannot count 30 years ahead gets here.
+        .unwrap_or(now)
+}
+
 /// One read's state: the fetcher, what each partition may still take, the deadline.
 struct Read {
     reader: BoundedReader,
@@ -590,7 +603,7 @@ impl Read {
                 end: if p.quota == 0 { p.start } else { p.end },
             })
             .collect();
-        let deadline = deadline_after(timeout);
+        let deadline = deadline_after(Instant::now(), timeout);
         let reader = BoundedReader::new(
             snapshot.client.with_deadline(deadline),
             topic.clone(),
@@ -760,13 +773,6 @@ impl BaseStreamingDataSource for KafkaDataSource {
     }
 }
 
-/// `timeout` from now, or far in the future when that cannot be represented.
-fn deadline_after(timeout: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(timeout)
-        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
-}
-
 /// Logs `config`'s [security warnings](KafkaDataSourceConfig::security_warnings), the first
 /// time a source has any in this process.
 fn warn_once(config: &KafkaDataSourceConfig) {
@@ -800,4 +806,23 @@ fn with_security(client: ClientConfig, config: &KafkaDataSourceConfig) -> Client
         client = client.with_sasl(SaslConfig::new(mechanism, username, password.clone()));
     }
     client
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_saturate_instead_of_overflowing() {
+        let now = Instant::now();
+        assert_eq!(
+            deadline_after(now, Duration::from_secs(5)),
+            now + Duration::from_secs(5)
+        );
+        assert_eq!(deadline_after(now, Duration::MAX), now + FAR_FUTURE);
+        assert_eq!(
+            deadline_after(now, Duration::from_secs_f64(1e19)),
+            now + FAR_FUTURE
+        );
+    }
 }

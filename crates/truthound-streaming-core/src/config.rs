@@ -23,6 +23,16 @@ pub enum ConfigError {
         /// The option's name.
         field: &'static str,
     },
+    /// A duration was longer than the most the option accepts.
+    #[error("`{field}` must be at most {} s, got {} s", max.as_secs(), given.as_secs_f64())]
+    DurationTooLong {
+        /// The option's name.
+        field: &'static str,
+        /// What was given.
+        given: Duration,
+        /// The longest accepted.
+        max: Duration,
+    },
     /// `metadata_prefix` was empty, which would let metadata columns collide with data columns.
     #[error(
         "`metadata_prefix` must not be empty (metadata columns would collide with data columns)"
@@ -204,6 +214,10 @@ impl Default for StreamingDataSourceConfig {
 }
 
 impl StreamingDataSourceConfig {
+    /// The longest `consume_timeout` accepted: 365 days. Longer is no bound at all, and a
+    /// deadline that far out can overflow the clock's arithmetic on some platforms.
+    pub const MAX_CONSUME_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
     /// The default configuration (same as [`Default::default`]).
     pub fn new() -> Self {
         Self::default()
@@ -290,7 +304,9 @@ impl StreamingDataSourceConfig {
     ///
     /// # Errors
     /// [`ConfigError::Zero`] for a zero `max_messages` or `schema_sample_size`,
-    /// [`ConfigError::ZeroDuration`] for a zero `consume_timeout`, and
+    /// [`ConfigError::ZeroDuration`] for a zero `consume_timeout`,
+    /// [`ConfigError::DurationTooLong`] for a `consume_timeout` over
+    /// [`MAX_CONSUME_TIMEOUT`](Self::MAX_CONSUME_TIMEOUT), and
     /// [`ConfigError::EmptyMetadataPrefix`] when metadata, key or header columns are asked for
     /// with an empty prefix.
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -307,6 +323,13 @@ impl StreamingDataSourceConfig {
         if self.consume_timeout.is_zero() {
             return Err(ConfigError::ZeroDuration {
                 field: "consume_timeout",
+            });
+        }
+        if self.consume_timeout > Self::MAX_CONSUME_TIMEOUT {
+            return Err(ConfigError::DurationTooLong {
+                field: "consume_timeout",
+                given: self.consume_timeout,
+                max: Self::MAX_CONSUME_TIMEOUT,
             });
         }
         let any_metadata = self.include_metadata || self.include_key || self.include_headers;
@@ -370,6 +393,30 @@ mod tests {
                 field: "consume_timeout"
             })
         );
+    }
+
+    #[test]
+    fn validate_rejects_timeouts_beyond_the_maximum() {
+        let max = StreamingDataSourceConfig::MAX_CONSUME_TIMEOUT;
+        let c = StreamingDataSourceConfig::default().with_consume_timeout(max);
+        assert_eq!(c.validate(), Ok(()));
+        for given in [max + Duration::from_nanos(1), Duration::MAX] {
+            let c = StreamingDataSourceConfig::default().with_consume_timeout(given);
+            let err = c.validate().unwrap_err();
+            assert_eq!(
+                err,
+                ConfigError::DurationTooLong {
+                    field: "consume_timeout",
+                    given,
+                    max
+                }
+            );
+            assert!(
+                err.to_string()
+                    .starts_with("`consume_timeout` must be at most 31536000 s"),
+                "{err}"
+            );
+        }
     }
 
     #[test]
