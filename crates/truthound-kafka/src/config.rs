@@ -680,11 +680,19 @@ impl KafkaDataSourceConfig {
                 "schema_sample_size" => self.with_schema_sample_size(parse(k, v)?),
                 "consume_timeout" => {
                     let secs = parse::<f64>(k, v)?;
-                    let t = Duration::try_from_secs_f64(secs).map_err(|_| {
-                        KafkaDataSourceError::InvalidConfig(format!(
-                            "option consume_timeout={v:?}: give a positive number of seconds"
-                        ))
-                    })?;
+                    let max = StreamingDataSourceConfig::MAX_CONSUME_TIMEOUT;
+                    // Checked here, not only by validate(): a command-line --timeout may
+                    // replace it before the configuration is validated.
+                    let t = Duration::try_from_secs_f64(secs)
+                        .ok()
+                        .filter(|t| !t.is_zero() && *t <= max)
+                        .ok_or_else(|| {
+                            KafkaDataSourceError::InvalidConfig(format!(
+                                "option consume_timeout={v:?}: give a number of seconds above 0 \
+                                 and at most {}",
+                                max.as_secs()
+                            ))
+                        })?;
                     self.with_consume_timeout(t)
                 }
                 "start_timestamp" => self.with_start_timestamp(parse(k, v)?),
