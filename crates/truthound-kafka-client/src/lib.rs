@@ -57,9 +57,9 @@ mod protocol;
 pub mod records;
 
 pub use client::{
-    Acks, BoundedReader, ClientConfig, Error, FetchOptions, IsolationLevel, KafkaClient,
-    OffsetSpec, PartitionMetadata, PartitionRange, PartitionRecords, ProduceOptions, Result,
-    SaslConfig, SaslMechanism, SecurityProtocol, TlsConfig, TopicMetadata,
+    Acks, BoundedReader, ClientConfig, Error, FetchOptions, FetchedChunk, IsolationLevel,
+    KafkaClient, LogStartMoved, OffsetSpec, PartitionMetadata, PartitionRange, PartitionRecords,
+    ProduceOptions, Result, SaslConfig, SaslMechanism, SecurityProtocol, TlsConfig, TopicMetadata,
 };
 pub use connection::ConnectionError;
 pub use protocol::{ProtocolError, error_code_name};

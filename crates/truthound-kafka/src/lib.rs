@@ -33,5 +33,5 @@ pub mod source;
 pub use config::{KafkaDataSourceConfig, SaslMechanism};
 pub use error::{KafkaConnectionError, KafkaDataSourceError, PartitionProgress, Result};
 pub use plan::{PartitionBounds, PartitionPlan};
-pub use source::{KafkaDataSource, ReadProgress, TopicInfo};
+pub use source::{GoneOffsets, KafkaDataSource, ReadProgress, TopicInfo};
 pub use truthound_kafka_client::{IsolationLevel, SecurityProtocol};

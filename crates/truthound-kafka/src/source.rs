@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use futures::StreamExt;
 use truthound_kafka_client::{
-    BoundedReader, ClientConfig, FetchOptions, KafkaClient, OffsetSpec, PartitionRange, Record,
+    BoundedReader, ClientConfig, FetchOptions, KafkaClient, LogStartMoved, OffsetSpec,
+    PartitionRange, Record,
 };
 use truthound_streaming_core::{
     AutoOffsetReset, BaseStreamingDataSource, Capabilities, DeserializerType, MessageDeserializer,
@@ -55,6 +56,18 @@ struct Snapshot {
     bounds: Vec<PartitionBounds>,
     /// Per partition, the offset after the last message the latest read returned.
     reached: Arc<Mutex<BTreeMap<i32, i64>>>,
+    /// Offsets the latest read found removed from the log before it got to them.
+    gone: Arc<Mutex<Vec<GoneOffsets>>>,
+}
+
+/// Offsets of a partition that retention or DeleteRecords removed while a read from the
+/// earliest offset was on its way to them: the read went on from the new log start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoneOffsets {
+    /// The partition.
+    pub partition: i32,
+    /// The offsets that were gone (end exclusive).
+    pub offsets: std::ops::Range<i64>,
 }
 
 /// A bounded, exact snapshot of a Kafka topic.
@@ -325,6 +338,7 @@ impl KafkaDataSource {
             topic_id: meta.topic_id,
             bounds,
             reached: Arc::new(Mutex::new(BTreeMap::new())),
+            gone: Arc::new(Mutex::new(Vec::new())),
         })
     }
 
@@ -516,9 +530,19 @@ impl KafkaDataSource {
         let mut s = Self::new(config)?;
         s.snapshot = self.snapshot.clone().map(|mut snap| {
             snap.reached = Arc::new(Mutex::new(BTreeMap::new()));
+            snap.gone = Arc::new(Mutex::new(Vec::new()));
             snap
         });
         Ok(s)
+    }
+
+    /// Offsets the latest read could not return because retention or DeleteRecords removed
+    /// them from the log while the read was on its way (reads from the earliest offset go on
+    /// from the new log start; with `start_offset` the read fails instead).
+    pub fn gone_offsets(&self) -> Vec<GoneOffsets> {
+        self.snapshot.as_ref().map_or_else(Vec::new, |s| {
+            s.gone.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        })
     }
 
     /// Connects if needed and checks the topic is readable. `Ok(())` means a snapshot can be
@@ -536,12 +560,25 @@ impl KafkaDataSource {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
+        snapshot
+            .gone
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        // A start asked for explicitly fails when retention passes it during the read; a read
+        // from the earliest offset (or a committed one) goes on from the new log start.
+        let log_start_moved = if self.config.start_offset.is_some() {
+            LogStartMoved::Fail
+        } else {
+            LogStartMoved::SkipToLogStart
+        };
         let read = Read::new(
             snapshot,
             self.config.topic.clone(),
             plan,
             FetchOptions {
                 isolation: self.config.isolation_level,
+                log_start_moved,
                 ..FetchOptions::default()
             },
             self.config.streaming.consume_timeout,
@@ -570,12 +607,29 @@ fn deadline_after(now: Instant, timeout: Duration) -> Instant {
         .unwrap_or(now)
 }
 
-/// One read's state: the fetcher, what each partition may still take, the deadline.
+/// A chunk's records as messages, decoded on a blocking thread.
+struct Decoded {
+    partition: i32,
+    last: bool,
+    gone: Option<std::ops::Range<i64>>,
+    messages: std::result::Result<Vec<RawMessage>, truthound_kafka_client::Error>,
+}
+
+/// One read's state: the fetchers, the chunks being decoded, what each partition may still
+/// take, the deadline.
+///
+/// Fetched chunks are decoded (CRC, decompression, records to messages) on Tokio's blocking
+/// threads, several at once, while the fetchers go on fetching; results are taken in the order
+/// the chunks arrived, so each partition's messages stay in offset order.
 struct Read {
     reader: BoundedReader,
+    decoding: futures::stream::FuturesOrdered<tokio::task::JoinHandle<Decoded>>,
+    /// Chunks decoded at once.
+    decode_ahead: usize,
     topic: Arc<str>,
     quota: BTreeMap<i32, usize>,
     reached: Arc<Mutex<BTreeMap<i32, i64>>>,
+    gone: Arc<Mutex<Vec<GoneOffsets>>>,
     plan: Vec<PartitionPlan>,
     deadline: Instant,
     timeout: Duration,
@@ -622,11 +676,15 @@ impl Read {
             partitions_done: finished.len(),
             ..ReadProgress::default()
         };
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         Self {
             reader,
+            decoding: futures::stream::FuturesOrdered::new(),
+            decode_ahead: cores + 1,
             topic: Arc::from(topic),
             quota: plan.iter().map(|p| (p.partition, p.quota)).collect(),
             reached: snapshot.reached,
+            gone: snapshot.gone,
             plan,
             deadline,
             timeout,
@@ -660,54 +718,116 @@ impl Read {
         }
     }
 
+    /// The reader's error as the source reports it: a read that ran out of time names where
+    /// each partition got.
+    fn read_error(&self, e: truthound_kafka_client::Error) -> KafkaDataSourceError {
+        match e {
+            e @ truthound_kafka_client::Error::RetriesExhausted { .. } => {
+                self.timeout_error(Some(e.to_string()))
+            }
+            truthound_kafka_client::Error::Timeout { .. } => self.timeout_error(None),
+            other => other.into(),
+        }
+    }
+
+    /// Starts decoding `chunk` on a blocking thread.
+    fn decode(&mut self, chunk: truthound_kafka_client::FetchedChunk) {
+        let topic = self.topic.clone();
+        self.decoding
+            .push_back(tokio::task::spawn_blocking(move || Decoded {
+                partition: chunk.partition(),
+                last: chunk.is_last(),
+                gone: chunk.gone(),
+                messages: chunk.decode().map(|records| {
+                    records
+                        .into_iter()
+                        .map(|r| to_message(&topic, chunk.partition(), r))
+                        .collect()
+                }),
+            }));
+    }
+
     async fn next(&mut self) -> Result<Option<Vec<RawMessage>>> {
         loop {
-            let left = self.deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() && !self.reader.is_done() {
-                return Err(self.timeout_error(None));
-            }
-            let batch = match tokio::time::timeout(left, self.reader.next_batch()).await {
-                Err(_) => return Err(self.timeout_error(None)),
-                // The reader retried until the deadline: report where each partition got.
-                Ok(Err(e @ truthound_kafka_client::Error::RetriesExhausted { .. })) => {
-                    return Err(self.timeout_error(Some(e.to_string())));
+            let deadline = tokio::time::Instant::from(self.deadline);
+            let fetching = !self.reader.is_done();
+            let decoded = if self.decoding.is_empty() {
+                if !fetching {
+                    return Ok(None);
                 }
-                Ok(Err(truthound_kafka_client::Error::Timeout { .. })) => {
-                    return Err(self.timeout_error(None));
+                let chunk = tokio::select! {
+                    chunk = self.reader.next_chunk() => chunk,
+                    () = tokio::time::sleep_until(deadline) => return Err(self.timeout_error(None)),
+                };
+                match chunk {
+                    Ok(Some(chunk)) => self.decode(chunk),
+                    Ok(None) => {}
+                    Err(e) => return Err(self.read_error(e)),
                 }
-                Ok(r) => r?,
+                continue;
+            } else if fetching && self.decoding.len() < self.decode_ahead {
+                tokio::select! {
+                    biased;
+                    decoded = self.decoding.next() => decoded,
+                    chunk = self.reader.next_chunk() => {
+                        match chunk {
+                            Ok(Some(chunk)) => self.decode(chunk),
+                            Ok(None) => {}
+                            Err(e) => return Err(self.read_error(e)),
+                        }
+                        continue;
+                    }
+                    () = tokio::time::sleep_until(deadline) => return Err(self.timeout_error(None)),
+                }
+            } else {
+                tokio::select! {
+                    decoded = self.decoding.next() => decoded,
+                    () = tokio::time::sleep_until(deadline) => return Err(self.timeout_error(None)),
+                }
             };
-            let Some(batch) = batch else {
-                return Ok(None);
-            };
-            let mut out = Vec::new();
-            for part in batch {
-                let quota = self.quota.entry(part.partition).or_default();
-                let take = part.records.len().min(*quota);
-                *quota -= take;
-                if let Some(last) = part.records[..take].last() {
-                    self.reached
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(part.partition, last.offset + 1);
-                }
-                for r in part.records.into_iter().take(take) {
-                    self.progress.bytes += r.key.as_ref().map_or(0, |k| k.len())
-                        + r.value.as_ref().map_or(0, |v| v.len());
-                    out.push(to_message(&self.topic, part.partition, r));
-                }
-                if *quota == 0 || part.done {
-                    self.reader.finish_partition(part.partition);
-                    self.finished.insert(part.partition);
-                }
+            let Some(decoded) = decoded else { continue };
+            let decoded = decoded.map_err(|e| {
+                KafkaDataSourceError::Client(truthound_kafka_client::Error::UnexpectedResponse(
+                    format!("decoding a fetched chunk failed: {e}"),
+                ))
+            })?;
+            if let Some(gone) = &decoded.gone
+                && !gone.is_empty()
+            {
+                self.gone
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(GoneOffsets {
+                        partition: decoded.partition,
+                        offsets: gone.clone(),
+                    });
             }
-            self.progress.messages += out.len();
+            let mut messages = decoded.messages.map_err(|e| self.read_error(e))?;
+            let quota = self.quota.entry(decoded.partition).or_default();
+            messages.truncate(*quota);
+            *quota -= messages.len();
+            if let Some(last) = messages.last() {
+                self.reached
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(decoded.partition, last.offset + 1);
+            }
+            if (*quota == 0 || decoded.last) && self.finished.insert(decoded.partition) {
+                self.reader.finish_partition(decoded.partition);
+            }
+            self.progress.bytes += messages
+                .iter()
+                .map(|m| {
+                    m.key.as_ref().map_or(0, |k| k.len()) + m.value.as_ref().map_or(0, |v| v.len())
+                })
+                .sum::<usize>();
+            self.progress.messages += messages.len();
             self.progress.partitions_done = self.finished.len();
             if let Some(f) = &self.on_progress {
                 f(&self.progress);
             }
-            if !out.is_empty() {
-                return Ok(Some(out));
+            if !messages.is_empty() {
+                return Ok(Some(messages));
             }
         }
     }

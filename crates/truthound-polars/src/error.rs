@@ -22,6 +22,9 @@ pub enum Error {
         /// The name both columns have.
         name: String,
     },
+    /// A decoding thread could not be started or stopped unexpectedly.
+    #[error("decoding: {0}")]
+    Internal(String),
 }
 
 impl Error {

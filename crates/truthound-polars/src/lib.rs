@@ -12,9 +12,11 @@
 //! # Layout
 //! - [`frame`]: [`MessageFrameBuilder`], [`Snapshot`], [`DecodeReport`] and [`SkippedMessage`].
 //! - [`ext`]: [`PolarsSourceExt`], the source extension trait.
-//! - [`parallel`]: [`build_parallel`], decoding in-memory records on several threads.
+//! - [`parallel`]: [`ParallelFrameBuilder`], decoding batches on several threads as they
+//!   arrive, and [`build_parallel`] for records already in memory.
 //! - [`schema`]: [`infer_schema`] and [`frame_schema`], core schemas of built frames.
 //! - [`error`]: [`Error`] and the [`Result`] alias.
+//! - `merge` (private): stacking frames built separately, their types reconciled.
 //! - `columns` (private): the column-builder tree, the visitor that does the decoding work.
 //! - `metadata` (private): the key, topic, partition, offset, timestamp and headers columns.
 //! - `buffers` (private): truncatable bit, offset and byte buffers handed to Arrow without copies.
@@ -53,6 +55,7 @@ mod columns;
 pub mod error;
 pub mod ext;
 pub mod frame;
+mod merge;
 mod metadata;
 pub mod parallel;
 pub mod schema;
@@ -60,7 +63,7 @@ pub mod schema;
 pub use error::{Error, Result};
 pub use ext::PolarsSourceExt;
 pub use frame::{DecodeReport, MessageFrameBuilder, NotedField, SkippedMessage, Snapshot};
-pub use parallel::build_parallel;
+pub use parallel::{ParallelFrameBuilder, build_parallel};
 pub use schema::{frame_schema, infer_schema};
 
 /// The items most users need, for a glob import.

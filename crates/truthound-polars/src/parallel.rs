@@ -2,11 +2,10 @@
 
 use std::sync::Arc;
 
-use polars::prelude::{Column, DataFrame, DataType as PlDataType};
 use truthound_streaming_core::{MessageDeserializer, RawMessage, StreamingDataSourceConfig};
 
 use crate::error::Result;
-use crate::frame::{DecodeReport, MessageFrameBuilder, Snapshot};
+use crate::frame::{MessageFrameBuilder, Snapshot};
 use crate::metadata::MetadataColumns;
 
 /// Fewer records than this per thread are decoded on one thread: starting threads and merging
@@ -17,11 +16,11 @@ const MIN_RECORDS_PER_THREAD: usize = 16 * 1024;
 /// [`MessageFrameBuilder`] would.
 ///
 /// The records are cut into one contiguous chunk per thread; each chunk is decoded by its own
-/// builder and the frames are stacked in order. When the chunks inferred different types for a
-/// column beyond what stacking can reconcile exactly (a column missing in a chunk or only null
-/// there, integers in one chunk and floats in another), the frames are adjusted; when not (mixed
-/// types kept as JSON text, different struct fields, integers above `i64::MAX`), the records are
-/// decoded again on one thread. The stacked frame has one Arrow chunk per thread.
+/// builder and the frames are stacked in order, their types reconciled as one builder would
+/// have inferred them (a column missing or only null in a chunk, integers and floats, struct
+/// fields seen in some chunks only). When a chunk kept a field as JSON text, or the chunks'
+/// types could only be reconciled as JSON text, the records are decoded again on one thread.
+/// The stacked frame has one Arrow chunk per thread.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -74,10 +73,17 @@ pub fn build_parallel(
             .collect()
     });
     let parts = parts.into_iter().collect::<Result<Vec<_>>>()?;
+    // Types kept as JSON text are written the same way by the builder and by stacking, but
+    // a struct's missing fields may differ in form: decode such records on one thread.
+    if parts.iter().any(|p| !p.report.notes.is_empty()) {
+        return build_one(config, deserializer, messages);
+    }
     let metadata = MetadataColumns::new(config).names();
-    match stack(parts, &metadata)? {
-        Some(snapshot) => Ok(snapshot),
-        None => build_one(config, deserializer, messages),
+    let stacked = crate::merge::stack(parts, &metadata)?;
+    if stacked.report.notes.is_empty() {
+        Ok(stacked)
+    } else {
+        build_one(config, deserializer, messages)
     }
 }
 
@@ -91,67 +97,286 @@ fn build_one(
     builder.finish_snapshot()
 }
 
-/// The type a column gets when chunks inferred `a` and `b`, if stacking can reconcile them
-/// exactly as one sequential build would have.
-fn reconcile(a: &PlDataType, b: &PlDataType) -> Option<PlDataType> {
-    match (a, b) {
-        _ if a == b => Some(a.clone()),
-        (PlDataType::Null, t) | (t, PlDataType::Null) => Some(t.clone()),
-        (PlDataType::Int64, PlDataType::Float64) | (PlDataType::Float64, PlDataType::Int64) => {
-            Some(PlDataType::Float64)
-        }
-        _ => None,
+/// Messages of one partition decoded by one builder: a segment is the partition's next
+/// [`SEGMENT_MESSAGES`] messages, so segments, and the frame, do not depend on how the
+/// messages were batched or on which thread decoded them.
+type SegmentKey = (i32, u64);
+
+/// Messages per segment.
+pub const SEGMENT_MESSAGES: usize = 64 * 1024;
+
+enum Job {
+    Push(SegmentKey, Vec<RawMessage>),
+    Close(SegmentKey),
+}
+
+/// The first error a worker met (with `on_malformed = error`), by segment order.
+type FirstError = Arc<std::sync::Mutex<Option<(SegmentKey, crate::Error)>>>;
+
+struct Workers {
+    senders: Vec<futures::channel::mpsc::Sender<Job>>,
+    handles: Vec<std::thread::JoinHandle<Vec<(SegmentKey, Result<Snapshot>)>>>,
+}
+
+/// Builds a DataFrame from batches of messages as they arrive, on several threads.
+///
+/// Each partition's messages are cut into segments of [`SEGMENT_MESSAGES`]; each segment is
+/// decoded by its own [`MessageFrameBuilder`] on one of the worker threads, while the caller
+/// goes on reading. [`finish`](Self::finish) stacks the segments' frames in order of
+/// partition, then offset (the order the messages of each partition were pushed in), with their
+/// types reconciled (see `build_parallel`). The frame is the same whatever the batching and
+/// the thread timing, so two builds of the same messages are equal; each segment is one Arrow
+/// chunk.
+///
+/// A worker queue holds a few batches: [`push_batch`](Self::push_batch) waits while the
+/// workers are behind, so memory stays bounded when decoding is slower than reading.
+///
+/// ```
+/// use std::sync::Arc;
+/// use truthound_json::JSONDeserializer;
+/// use truthound_polars::parallel::ParallelFrameBuilder;
+/// use truthound_streaming_core::{RawMessage, StreamingDataSourceConfig};
+///
+/// # futures::executor::block_on(async {
+/// let config = StreamingDataSourceConfig::default().with_include_metadata(true);
+/// let mut builder = ParallelFrameBuilder::new(&config, Arc::new(JSONDeserializer::new()), 2);
+/// // Partitions interleave as they are read; the frame is ordered by partition, then offset.
+/// for offset in 0..3 {
+///     for partition in [1, 0] {
+///         let json = format!(r#"{{"p": {partition}, "o": {offset}}}"#);
+///         builder.push_batch(vec![RawMessage::new("t", partition, offset, Some(json.into()))]).await?;
+///     }
+/// }
+/// let snapshot = builder.finish()?;
+/// let partitions: Vec<Option<i32>> = snapshot.frame.column("_kafka_partition")?.i32()?.into_iter().collect();
+/// assert_eq!(partitions, [Some(0), Some(0), Some(0), Some(1), Some(1), Some(1)]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+pub struct ParallelFrameBuilder {
+    config: StreamingDataSourceConfig,
+    deserializer: Arc<dyn MessageDeserializer>,
+    on_malformed: truthound_streaming_core::OnMalformed,
+    threads: usize,
+    workers: Option<Workers>,
+    /// Per partition: the open segment, the messages in it, and its worker.
+    open: std::collections::BTreeMap<i32, (u64, usize, usize)>,
+    next_worker: usize,
+    first_error: FirstError,
+    segment_messages: usize,
+}
+
+impl std::fmt::Debug for ParallelFrameBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParallelFrameBuilder")
+            .field("threads", &self.threads)
+            .field("partitions", &self.open.len())
+            .finish_non_exhaustive()
     }
 }
 
-/// Stacks chunk snapshots in order; `None` when their columns cannot be reconciled exactly.
-fn stack(parts: Vec<Snapshot>, metadata: &[String]) -> Result<Option<Snapshot>> {
-    if parts.iter().any(|p| !p.report.notes.is_empty()) {
-        return Ok(None);
-    }
-    // Data columns in first-seen order across chunks (which is first-seen order overall).
-    let mut columns: Vec<(String, PlDataType)> = Vec::new();
-    for part in &parts {
-        for c in part.frame.columns() {
-            let name = c.name().as_str();
-            if metadata.iter().any(|m| m == name) {
-                continue;
-            }
-            match columns.iter_mut().find(|(n, _)| n == name) {
-                Some((_, dtype)) => match reconcile(dtype, c.dtype()) {
-                    Some(t) => *dtype = t,
-                    None => return Ok(None),
-                },
-                None => columns.push((name.to_owned(), c.dtype().clone())),
-            }
+impl ParallelFrameBuilder {
+    /// A builder decoding on `threads` threads (at least one), started on the first batch.
+    pub fn new(
+        config: &StreamingDataSourceConfig,
+        deserializer: Arc<dyn MessageDeserializer>,
+        threads: usize,
+    ) -> Self {
+        Self {
+            config: config.clone(),
+            deserializer,
+            on_malformed: config.on_malformed,
+            threads: threads.max(1),
+            workers: None,
+            open: std::collections::BTreeMap::new(),
+            next_worker: 0,
+            first_error: FirstError::default(),
+            segment_messages: SEGMENT_MESSAGES,
         }
     }
-    let mut report = DecodeReport::default();
-    let mut frame: Option<DataFrame> = None;
-    for part in parts {
-        let height = part.frame.height();
-        let mut cols: Vec<Column> = Vec::with_capacity(columns.len() + metadata.len());
-        for (name, dtype) in &columns {
-            let col = match part.frame.column(name) {
-                Ok(c) if c.dtype() == dtype => c.clone(),
-                Ok(c) => c.cast(dtype)?,
-                Err(_) => Column::full_null(name.as_str().into(), height, dtype),
+
+    /// Cuts segments of `n` messages (at least 1) instead of [`SEGMENT_MESSAGES`]: more,
+    /// smaller chunks (for tests of the stacking, or to spread a small read over more threads).
+    #[must_use]
+    pub fn with_segment_messages(mut self, n: usize) -> Self {
+        self.segment_messages = n.max(1);
+        self
+    }
+
+    /// Overrides what happens to records that fail to decode.
+    #[must_use]
+    pub fn with_on_malformed(
+        mut self,
+        on_malformed: truthound_streaming_core::OnMalformed,
+    ) -> Self {
+        self.on_malformed = on_malformed;
+        self
+    }
+
+    fn workers(&mut self) -> &mut Workers {
+        let (config, on_malformed) = (&self.config, self.on_malformed);
+        let (threads, deserializer, first_error) =
+            (self.threads, &self.deserializer, &self.first_error);
+        self.workers.get_or_insert_with(|| {
+            let mut senders = Vec::with_capacity(threads);
+            let mut handles = Vec::with_capacity(threads);
+            for i in 0..threads {
+                let (tx, rx) = futures::channel::mpsc::channel(4);
+                let (config, deserializer, first_error) =
+                    (config.clone(), deserializer.clone(), first_error.clone());
+                let handle = std::thread::Builder::new()
+                    .name(format!("truthound-decode-{i}"))
+                    .spawn(move || work(rx, &config, deserializer, on_malformed, &first_error))
+                    .unwrap_or_else(|e| panic!("cannot start a decoding thread: {e}"));
+                senders.push(tx);
+                handles.push(handle);
+            }
+            Workers { senders, handles }
+        })
+    }
+
+    fn take_error(&self) -> Option<crate::Error> {
+        self.first_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .map(|(_, e)| e)
+    }
+
+    async fn send(&mut self, worker: usize, job: Job) -> Result<()> {
+        use futures::SinkExt;
+        let sent = self.workers().senders[worker].send(job).await;
+        if sent.is_err() {
+            return Err(self
+                .take_error()
+                .unwrap_or_else(|| crate::Error::Internal("a decoding thread stopped".into())));
+        }
+        Ok(())
+    }
+
+    /// Hands a batch of messages to the workers. Messages of one partition must come in
+    /// offset order; partitions may interleave.
+    ///
+    /// # Errors
+    /// With `on_malformed = error`, a record that failed to decode in an earlier batch.
+    pub async fn push_batch(&mut self, batch: Vec<RawMessage>) -> Result<()> {
+        if let Some(e) = self.take_error() {
+            return Err(e);
+        }
+        let mut rest = batch;
+        while !rest.is_empty() {
+            let partition = rest[0].partition;
+            let run = rest.iter().take_while(|m| m.partition == partition).count();
+            let (seq, count, worker) = match self.open.get(&partition) {
+                Some(&open) => open,
+                None => {
+                    let w = self.next_worker;
+                    self.next_worker = (w + 1) % self.threads;
+                    (0, 0, w)
+                }
             };
-            cols.push(col);
-        }
-        for name in metadata {
-            cols.push(part.frame.column(name)?.clone());
-        }
-        let part_frame = DataFrame::new(height, cols)?;
-        match &mut frame {
-            None => frame = Some(part_frame),
-            Some(f) => {
-                f.vstack_mut(&part_frame)?;
+            let take = run.min(self.segment_messages - count);
+            let tail = rest.split_off(take);
+            let piece = std::mem::replace(&mut rest, tail);
+            let key = (partition, seq);
+            self.send(worker, Job::Push(key, piece)).await?;
+            if count + take == self.segment_messages {
+                self.send(worker, Job::Close(key)).await?;
+                let w = self.next_worker;
+                self.next_worker = (w + 1) % self.threads;
+                self.open.insert(partition, (seq + 1, 0, w));
+            } else {
+                self.open.insert(partition, (seq, count + take, worker));
             }
         }
-        report.rows += part.report.rows;
-        report.tombstones += part.report.tombstones;
-        report.skipped.extend(part.report.skipped);
+        Ok(())
     }
-    Ok(frame.map(|frame| Snapshot { frame, report }))
+
+    /// Waits for the workers and stacks the segments' frames.
+    ///
+    /// # Errors
+    /// As [`MessageFrameBuilder::finish`]; with `on_malformed = error`, the first malformed
+    /// record found.
+    pub fn finish(mut self) -> Result<Snapshot> {
+        let metadata = MetadataColumns::new(&self.config).names();
+        let Some(workers) = self.workers.take() else {
+            return MessageFrameBuilder::new(&self.config, self.deserializer.clone())
+                .finish_snapshot();
+        };
+        drop(workers.senders);
+        let mut segments = Vec::new();
+        for handle in workers.handles {
+            segments.extend(
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+        }
+        if let Some(e) = self.take_error() {
+            return Err(e);
+        }
+        segments.sort_by_key(|(key, _)| *key);
+        let parts = segments
+            .into_iter()
+            .map(|(_, s)| s)
+            .collect::<Result<Vec<_>>>()?;
+        if parts.is_empty() {
+            return MessageFrameBuilder::new(&self.config, self.deserializer.clone())
+                .finish_snapshot();
+        }
+        crate::merge::stack(parts, &metadata)
+    }
+}
+
+/// A worker thread: decodes the segments it is given, each with its own builder.
+fn work(
+    mut jobs: futures::channel::mpsc::Receiver<Job>,
+    config: &StreamingDataSourceConfig,
+    deserializer: Arc<dyn MessageDeserializer>,
+    on_malformed: truthound_streaming_core::OnMalformed,
+    first_error: &FirstError,
+) -> Vec<(SegmentKey, Result<Snapshot>)> {
+    use futures::StreamExt;
+    let mut open: Vec<(SegmentKey, MessageFrameBuilder)> = Vec::new();
+    let mut done = Vec::new();
+    let mut failed: Vec<SegmentKey> = Vec::new();
+    while let Some(job) = futures::executor::block_on(jobs.next()) {
+        match job {
+            Job::Push(key, messages) => {
+                if failed.contains(&key) {
+                    continue;
+                }
+                let builder = match open.iter().position(|(k, _)| *k == key) {
+                    Some(i) => &mut open[i].1,
+                    None => {
+                        let b = MessageFrameBuilder::new(config, deserializer.clone())
+                            .with_on_malformed(on_malformed);
+                        open.push((key, b));
+                        &mut open
+                            .last_mut()
+                            .map(|(_, b)| b)
+                            .unwrap_or_else(|| unreachable!())
+                    }
+                };
+                if let Err(e) = builder.push_batch(&messages) {
+                    open.retain(|(k, _)| *k != key);
+                    failed.push(key);
+                    let mut first = first_error.lock().unwrap_or_else(|p| p.into_inner());
+                    if first.as_ref().is_none_or(|(k, _)| key < *k) {
+                        *first = Some((key, e));
+                    }
+                }
+            }
+            Job::Close(key) => {
+                if let Some(i) = open.iter().position(|(k, _)| *k == key) {
+                    let (_, builder) = open.swap_remove(i);
+                    done.push((key, builder.finish_snapshot()));
+                }
+            }
+        }
+    }
+    for (key, builder) in open {
+        done.push((key, builder.finish_snapshot()));
+    }
+    done
 }

@@ -103,6 +103,11 @@ fn type_of(series: &Series, path: &mut Vec<String>, report: &DecodeReport) -> Da
     }
 }
 
+/// The core type of a Polars type, with struct fields (all nullable) and element types.
+pub(crate) fn core_type(dtype: &PlDataType) -> DataType {
+    map_shallow(dtype)
+}
+
 fn map_shallow(dtype: &PlDataType) -> DataType {
     match dtype {
         PlDataType::Null => DataType::Null,

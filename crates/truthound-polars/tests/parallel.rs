@@ -97,3 +97,151 @@ fn small_inputs_use_one_thread() {
     let snapshot = assert_same(&bare(), &payloads, 8);
     assert_eq!(snapshot.frame.column("i").unwrap().n_chunks(), 1);
 }
+
+// ----- ParallelFrameBuilder: batches as they arrive, segments per partition -----
+
+use truthound_polars::ParallelFrameBuilder;
+
+/// `n` messages per partition for `partitions` partitions; `payload(partition, offset)`.
+fn partitioned(partitions: i32, n: i64, payload: impl Fn(i32, i64) -> String) -> Vec<RawMessage> {
+    let mut out = Vec::new();
+    for o in 0..n {
+        for p in 0..partitions {
+            out.push(RawMessage::new(
+                "t",
+                p,
+                o,
+                Some(payload(p, o).into_bytes().into()),
+            ));
+        }
+    }
+    out
+}
+
+/// What one builder makes of the messages in (partition, offset) order.
+fn reference(config: &StreamingDataSourceConfig, msgs: &[RawMessage]) -> Snapshot {
+    let mut sorted = msgs.to_vec();
+    sorted.sort_by_key(|m| (m.partition, m.offset));
+    sequential(config, &sorted)
+}
+
+/// Pushes `msgs` (in arrival order) in batches of `batch` messages.
+fn streamed(
+    config: &StreamingDataSourceConfig,
+    msgs: &[RawMessage],
+    batch: usize,
+    segment: usize,
+    threads: usize,
+) -> truthound_polars::Result<Snapshot> {
+    futures::executor::block_on(async {
+        let mut b =
+            ParallelFrameBuilder::new(config, json(), threads).with_segment_messages(segment);
+        for chunk in msgs.chunks(batch) {
+            b.push_batch(chunk.to_vec()).await?;
+        }
+        b.finish()
+    })
+}
+
+fn assert_streamed_same(config: &StreamingDataSourceConfig, msgs: &[RawMessage]) -> Snapshot {
+    let one = reference(config, msgs);
+    let mut first: Option<Snapshot> = None;
+    for (batch, segment, threads) in [(1, 7, 2), (5, 16, 3), (64, 1000, 1), (13, 3, 4)] {
+        let many = streamed(config, msgs, batch, segment, threads).unwrap();
+        assert_eq!(
+            one.frame.schema(),
+            many.frame.schema(),
+            "{batch}/{segment}/{threads}"
+        );
+        assert!(
+            one.frame.equals_missing(&many.frame),
+            "{batch}/{segment}/{threads}:\n{}\n{}",
+            one.frame,
+            many.frame
+        );
+        assert_eq!(one.report, many.report, "{batch}/{segment}/{threads}");
+        if let Some(f) = &first {
+            assert!(f.frame.equals_missing(&many.frame));
+        }
+        first = Some(many);
+    }
+    first.unwrap()
+}
+
+#[test]
+fn streamed_segments_reconcile_as_one_builder_would() {
+    // Types that change from segment to segment: nulls then values, integers then floats,
+    // struct fields and list-element fields that appear late, integers above i64::MAX.
+    let msgs = partitioned(3, 60, |p, o| match (p, o) {
+        (0, 0..20) => format!(r#"{{"a": null, "n": {o}, "s": {{"x": {o}}}}}"#),
+        (0, _) => format!(r#"{{"a": "t{o}", "n": {o}.5, "s": {{"x": {o}, "y": true}}}}"#),
+        (1, 0..30) => format!(r#"{{"n": {o}, "l": [{{"k": {o}}}]}}"#),
+        (1, _) => format!(
+            r#"{{"n": {o}, "l": [{{"k": {o}.25, "extra": "e"}}], "big": 18446744073709551615}}"#
+        ),
+        (_, 0..10) => "{}".to_owned(),
+        _ => format!(r#"{{"late": [{o}], "n": null, "s": null}}"#),
+    });
+    let config = StreamingDataSourceConfig::default().with_include_metadata(true);
+    let snapshot = assert_streamed_same(&config, &msgs);
+    assert_eq!(snapshot.frame.height(), 180);
+    let n = snapshot.frame.column("n").unwrap();
+    assert_eq!(n.dtype(), &DataType::Float64);
+    assert_eq!(
+        snapshot.frame.column("big").unwrap().dtype(),
+        &DataType::UInt64
+    );
+}
+
+#[test]
+fn streamed_mixed_scalars_become_json_text_as_one_builder_would() {
+    let msgs = partitioned(2, 40, |p, o| match (p, o) {
+        (0, 0..25) => format!(r#"{{"v": {o}, "f": 1.5}}"#),
+        (0, _) => format!(r#"{{"v": "s{o}", "f": true}}"#),
+        (_, 0..5) => format!(r#"{{"v": {{"deep": {o}}}}}"#),
+        _ => format!(r#"{{"v": [{o}, "x"], "f": null}}"#),
+    });
+    let snapshot = assert_streamed_same(&bare(), &msgs);
+    assert_eq!(
+        snapshot.frame.column("v").unwrap().dtype(),
+        &DataType::String
+    );
+    assert!(snapshot.report.note_for(&["v"]).is_some());
+    assert!(snapshot.report.note_for(&["f"]).is_some());
+}
+
+#[test]
+fn streamed_malformed_records_are_reported_in_snapshot_order() {
+    let msgs = partitioned(3, 50, |p, o| {
+        if (p + o as i32) % 17 == 0 {
+            "{broken".to_owned()
+        } else {
+            format!(r#"{{"i": {o}}}"#)
+        }
+    });
+    let snapshot = assert_streamed_same(&bare(), &msgs);
+    let skipped: Vec<(i32, i64)> = snapshot
+        .report
+        .skipped
+        .iter()
+        .map(|s| (s.partition, s.offset))
+        .collect();
+    let mut sorted = skipped.clone();
+    sorted.sort_unstable();
+    assert_eq!(skipped, sorted);
+    assert!(!skipped.is_empty());
+
+    let config = bare().with_on_malformed(OnMalformed::Error);
+    let err = streamed(&config, &msgs, 4, 5, 2).unwrap_err();
+    assert_eq!(
+        err.as_deserialization().map(|d| (d.partition, d.offset)),
+        Some((0, 0))
+    );
+}
+
+#[test]
+fn nothing_pushed_is_an_empty_frame() {
+    let snapshot = streamed(&bare(), &[], 1, 1, 2).unwrap();
+    assert_eq!(snapshot.frame.shape(), (0, 0));
+    assert_eq!(snapshot.report.rows, 0);
+}

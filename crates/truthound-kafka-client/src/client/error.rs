@@ -60,6 +60,21 @@ pub enum Error {
         /// The offset fetched.
         offset: i64,
     },
+    /// The partition's log no longer holds the offset asked for: retention or DeleteRecords
+    /// removed it while the read was on its way there.
+    #[error(
+        "{topic}/{partition}: offset {offset} is no longer in the log, which now starts at {log_start} (retention or DeleteRecords removed the offsets before it); start at {log_start} or later"
+    )]
+    LogStartPassed {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+        /// The offset asked for.
+        offset: i64,
+        /// Where the partition's log starts now.
+        log_start: i64,
+    },
     /// A record batch could not be decoded.
     #[error("{topic}/{partition} at offset {offset}: {source}")]
     Records {

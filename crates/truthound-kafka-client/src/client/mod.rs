@@ -22,7 +22,10 @@ use kafka_protocol::protocol::StrBytes;
 pub use admin::{Acks, ProduceOptions};
 pub use config::{ClientConfig, SaslConfig, SaslMechanism, SecurityProtocol, TlsConfig};
 pub use error::{Error, Result};
-pub use fetch::{BoundedReader, FetchOptions, IsolationLevel, PartitionRange, PartitionRecords};
+pub use fetch::{
+    BoundedReader, FetchOptions, FetchedChunk, IsolationLevel, LogStartMoved, PartitionRange,
+    PartitionRecords,
+};
 pub use offsets::OffsetSpec;
 
 use crate::connection::{Connection, ConnectionError, ConnectionSettings, Tls};

@@ -187,6 +187,47 @@ pub fn decode_record_batches(
     Ok(summary)
 }
 
+/// What [`scan_record_batches`] found: where the next fetch starts, without decoding.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchScan {
+    /// The fetch position after the last complete batch, as
+    /// [`DecodeSummary::next_offset`]; `None` if the data held no complete batch.
+    pub next_offset: Option<i64>,
+    /// Complete batches.
+    pub batches: usize,
+    /// Whether the data ended with a partial batch.
+    pub truncated_tail: bool,
+    /// Bytes taken by the complete batches.
+    pub bytes: usize,
+}
+
+/// Walks the batch headers of `data` only (no CRC, no decompression): enough for a fetcher to
+/// send the next fetch while the batches are decoded elsewhere.
+/// [`decode_record_batches`] on the same data reaches the same `next_offset`, or fails.
+///
+/// # Errors
+/// A header that is not v2 or whose length is impossible.
+pub fn scan_record_batches(data: &[u8]) -> Result<BatchScan, RecordsError> {
+    let mut scan = BatchScan::default();
+    let mut pos = 0;
+    while let Some(rest) = data.get(pos..).filter(|r| !r.is_empty()) {
+        let Some(header) = BatchHeader::parse(rest)? else {
+            scan.truncated_tail = true;
+            break;
+        };
+        let total = header.total_len();
+        if rest.len() < total {
+            scan.truncated_tail = true;
+            break;
+        }
+        scan.batches += 1;
+        scan.bytes += total;
+        scan.next_offset = Some(header.next_offset());
+        pos += total;
+    }
+    Ok(scan)
+}
+
 /// Handles one complete, CRC-checked batch whose records section is `data[section]`.
 fn decode_batch(
     data: &Bytes,

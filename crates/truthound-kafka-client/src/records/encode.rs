@@ -91,14 +91,14 @@ pub fn encode_control_record(
     }
 }
 
-/// The marker type in a control record key, or `None` for a short key or an unknown
-/// version or type.
+/// The marker type in a control record key, or `None` for a short key or an unknown type.
+///
+/// Keys of any version are read as version 0 (the version, then the type), as Kafka's Java
+/// client does: later versions may only add fields after these, so a marker written by a newer
+/// broker is still an abort or a commit, and an abort marker is never taken for data.
 pub fn parse_control_record_key(key: &[u8]) -> Option<ControlRecordType> {
-    let (version, rest) = key.split_first_chunk::<2>()?;
+    let (_version, rest) = key.split_first_chunk::<2>()?;
     let (kind, _) = rest.split_first_chunk::<2>()?;
-    if i16::from_be_bytes(*version) != 0 {
-        return None;
-    }
     match i16::from_be_bytes(*kind) {
         0 => Some(ControlRecordType::Abort),
         1 => Some(ControlRecordType::Commit),

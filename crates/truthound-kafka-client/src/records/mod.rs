@@ -41,7 +41,10 @@ mod varint;
 #[cfg(test)]
 mod tests;
 
-pub use decode::{AbortedTransaction, DecodeOptions, DecodeSummary, decode_record_batches};
+pub use decode::{
+    AbortedTransaction, BatchScan, DecodeOptions, DecodeSummary, decode_record_batches,
+    scan_record_batches,
+};
 pub use encode::{
     ControlRecordType, ProduceRecord, RecordBatchBuilder, encode_control_record,
     parse_control_record_key,

@@ -59,6 +59,12 @@ fn decode(
     let mut out = Vec::new();
     let summary = decode_record_batches(data, opts, &mut out)?;
     assert_eq!(summary.records, out.len());
+    // The fetcher's header walk reaches the same position without decoding.
+    let scan = scan_record_batches(data).unwrap();
+    assert_eq!(
+        (scan.next_offset, scan.truncated_tail, scan.bytes),
+        (summary.next_offset, summary.truncated_tail, summary.bytes)
+    );
     Ok((out, summary))
 }
 
@@ -370,7 +376,15 @@ fn control_record_keys() {
         assert_eq!(r.value.as_deref(), Some(&[0, 0, 0, 0, 0, 9][..]));
     }
     assert_eq!(parse_control_record_key(&[0, 0, 0]), None);
-    assert_eq!(parse_control_record_key(&[0, 1, 0, 0]), None);
+    // A later key version is read as version 0, with whatever follows the type ignored.
+    assert_eq!(
+        parse_control_record_key(&[0, 1, 0, 0]),
+        Some(ControlRecordType::Abort)
+    );
+    assert_eq!(
+        parse_control_record_key(&[0, 7, 0, 1, 9, 9]),
+        Some(ControlRecordType::Commit)
+    );
     assert_eq!(parse_control_record_key(&[0, 0, 0, 2]), None);
 }
 
@@ -401,6 +415,39 @@ fn aborted_transaction_dropped_under_read_committed() {
     assert_eq!(summary.aborted_records, 2);
     assert_eq!(summary.control_records, 3);
     assert_eq!(summary.next_offset, Some(10));
+}
+
+#[test]
+fn abort_markers_with_a_later_key_version_still_end_the_transaction() {
+    // The abort marker's key says version 1 (a newer broker): read as version 0, it still ends
+    // producer 5's aborted transaction, so its next, committed one (4-5) is kept.
+    let mut abort = encode_control_record(ControlRecordType::Abort, 3, TS);
+    let mut key = abort.key.take().unwrap().to_vec();
+    key[..2].copy_from_slice(&1i16.to_be_bytes());
+    key.extend_from_slice(&[0xAB; 3]);
+    abort.key = Some(key.into());
+    let v1_marker = RecordBatchBuilder::new(3)
+        .with_producer(5, 0, -1)
+        .transactional(true)
+        .control(true)
+        .with_record(abort)
+        .finish()
+        .unwrap();
+    let data = concat(&[
+        &txn_batch(0, 5, 2),
+        &batch(2, &["plain"]),
+        &v1_marker,
+        &txn_batch(4, 5, 2),
+        &marker(6, 5, ControlRecordType::Commit),
+    ]);
+    let aborted = vec![AbortedTransaction {
+        producer_id: 5,
+        first_offset: 0,
+    }];
+    let opts = DecodeOptions::new(0).with_read_committed(aborted);
+    let (out, summary) = decode(&data, &opts).unwrap();
+    assert_eq!(offsets(&out), [2, 4, 5]);
+    assert_eq!(summary.aborted_records, 2);
 }
 
 #[test]

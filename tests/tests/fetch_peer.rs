@@ -1,0 +1,324 @@
+//! The fetchers' per-partition behaviour, against a scripted peer that serves two partitions of
+//! 20 records each, 10 records per fetch, from the offset asked for, and misbehaves on demand:
+//! one partition failing while the other goes on, throttled responses, and a log start that
+//! moves past the read's position.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::list_offsets_response::{
+    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+};
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use kafka_protocol::messages::{
+    ApiKey, BrokerId, FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse,
+    MetadataResponse, TopicName,
+};
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use truthound_kafka_client::{
+    BoundedReader, ClientConfig, Error, FetchOptions, KafkaClient, LogStartMoved, PartitionRange,
+    ProduceRecord, records::RecordBatchBuilder,
+};
+use truthound_tests::peer::{api_versions, frame, read_request, start_response};
+
+const TOPIC: &str = "scripted";
+const END: i64 = 20;
+
+#[derive(Clone, Copy)]
+enum Script {
+    /// Partition 1 answers NOT_LEADER_OR_FOLLOWER to its first `n` fetches.
+    Partition1Fails(usize),
+    /// The first fetch of each partition is throttled for this long and holds no records.
+    Throttled(Duration),
+    /// The log of partition 0 starts at 5: fetches below answer OFFSET_OUT_OF_RANGE.
+    LogStartAt5,
+}
+
+/// One Fetch as the peer saw it.
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    partition: i32,
+    offset: i64,
+    at: Instant,
+}
+
+struct Peer {
+    addr: String,
+    fetches: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Peer {
+    fn fetches_of(&self, partition: i32) -> Vec<Seen> {
+        self.fetches
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.partition == partition)
+            .copied()
+            .collect()
+    }
+}
+
+fn records_from(offset: i64) -> Bytes {
+    let n = (END - offset).clamp(0, 10);
+    RecordBatchBuilder::new(offset)
+        .with_records(
+            (offset..offset + n).map(|i| ProduceRecord::new(Bytes::from(format!("v{i}")))),
+        )
+        .finish()
+        .unwrap()
+}
+
+async fn start(script: Script) -> Peer {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let fetches = Arc::new(Mutex::new(Vec::new()));
+    let seen = fetches.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            tokio::spawn(serve(socket, addr.port(), script, seen.clone()));
+        }
+    });
+    Peer {
+        addr: addr.to_string(),
+        fetches,
+    }
+}
+
+async fn serve(mut socket: TcpStream, port: u16, script: Script, seen: Arc<Mutex<Vec<Seen>>>) {
+    while let Some((header, key, mut request)) = read_request(&mut socket).await {
+        let version = header.request_api_version;
+        let mut body = start_response(&header, key);
+        match key {
+            ApiKey::ApiVersions => api_versions(&[
+                (ApiKey::ApiVersions, 0, 3),
+                (ApiKey::Metadata, 1, 12),
+                (ApiKey::Fetch, 4, 12),
+                (ApiKey::ListOffsets, 1, 7),
+            ])
+            .encode(&mut body, version)
+            .unwrap(),
+            ApiKey::Metadata => MetadataResponse::default()
+                .with_brokers(vec![
+                    MetadataResponseBroker::default()
+                        .with_node_id(BrokerId(1))
+                        .with_host(StrBytes::from_static_str("127.0.0.1"))
+                        .with_port(i32::from(port)),
+                ])
+                .with_controller_id(BrokerId(1))
+                .with_topics(vec![
+                    MetadataResponseTopic::default()
+                        .with_name(Some(TopicName(StrBytes::from_static_str(TOPIC))))
+                        .with_topic_id(uuid::Uuid::from_bytes([7; 16]))
+                        .with_partitions(
+                            (0..2)
+                                .map(|p| {
+                                    MetadataResponsePartition::default()
+                                        .with_partition_index(p)
+                                        .with_leader_id(BrokerId(1))
+                                })
+                                .collect(),
+                        ),
+                ])
+                .encode(&mut body, version)
+                .unwrap(),
+            ApiKey::ListOffsets => {
+                let req = ListOffsetsRequest::decode(&mut request, version).unwrap();
+                let topics = req
+                    .topics
+                    .iter()
+                    .map(|t| {
+                        ListOffsetsTopicResponse::default()
+                            .with_name(t.name.clone())
+                            .with_partitions(
+                                t.partitions
+                                    .iter()
+                                    .map(|p| {
+                                        // -2 earliest, -1 latest.
+                                        let offset = match (p.timestamp, script) {
+                                            (-2, Script::LogStartAt5) => 5,
+                                            (-2, _) => 0,
+                                            _ => END,
+                                        };
+                                        ListOffsetsPartitionResponse::default()
+                                            .with_partition_index(p.partition_index)
+                                            .with_timestamp(-1)
+                                            .with_offset(offset)
+                                    })
+                                    .collect(),
+                            )
+                    })
+                    .collect();
+                ListOffsetsResponse::default()
+                    .with_topics(topics)
+                    .encode(&mut body, version)
+                    .unwrap();
+            }
+            ApiKey::Fetch => {
+                let req = FetchRequest::decode(&mut request, version).unwrap();
+                let mut throttle = 0;
+                let partitions = req.topics[0]
+                    .partitions
+                    .iter()
+                    .map(|p| {
+                        let (partition, offset) = (p.partition, p.fetch_offset);
+                        let earlier = {
+                            let mut seen = seen.lock().unwrap();
+                            let n = seen.iter().filter(|s| s.partition == partition).count();
+                            seen.push(Seen {
+                                partition,
+                                offset,
+                                at: Instant::now(),
+                            });
+                            n
+                        };
+                        let data = PartitionData::default()
+                            .with_partition_index(partition)
+                            .with_high_watermark(END)
+                            .with_last_stable_offset(END);
+                        match script {
+                            Script::Partition1Fails(n) if partition == 1 && earlier < n => {
+                                data.with_error_code(6)
+                            }
+                            Script::Throttled(t) if earlier == 0 => {
+                                throttle = t.as_millis() as i32;
+                                data.with_records(Some(Bytes::new()))
+                            }
+                            Script::LogStartAt5 if partition == 0 && offset < 5 => {
+                                data.with_error_code(1)
+                            }
+                            _ => data.with_records(Some(records_from(offset))),
+                        }
+                    })
+                    .collect();
+                FetchResponse::default()
+                    .with_throttle_time_ms(throttle)
+                    .with_responses(vec![
+                        FetchableTopicResponse::default()
+                            .with_topic(TopicName(StrBytes::from_static_str(TOPIC)))
+                            .with_partitions(partitions),
+                    ])
+                    .encode(&mut body, version)
+                    .unwrap();
+            }
+            other => panic!("the scripted peer does not answer {other:?}"),
+        }
+        if socket.write_all(&frame(&body)).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn whole(partitions: &[i32]) -> Vec<PartitionRange> {
+    partitions
+        .iter()
+        .map(|&partition| PartitionRange {
+            partition,
+            start: 0,
+            end: END,
+        })
+        .collect()
+}
+
+/// Reads to the end; returns each partition's offsets in the order they came.
+async fn read_all(reader: &mut BoundedReader) -> Result<[Vec<i64>; 2], Error> {
+    let mut out = [Vec::new(), Vec::new()];
+    while let Some(batch) = reader.next_batch().await? {
+        for p in batch {
+            out[p.partition as usize].extend(p.records.iter().map(|r| r.offset));
+        }
+    }
+    Ok(out)
+}
+
+#[tokio::test]
+async fn one_partitions_errors_neither_discard_nor_hold_up_the_others() {
+    let peer = start(Script::Partition1Fails(3)).await;
+    let client = KafkaClient::connect(ClientConfig::new([peer.addr.clone()]))
+        .await
+        .unwrap();
+    let mut reader = BoundedReader::new(client, TOPIC, whole(&[0, 1]), FetchOptions::default());
+    let [p0, p1] = read_all(&mut reader).await.unwrap();
+    assert_eq!(p0, (0..END).collect::<Vec<_>>());
+    assert_eq!(p1, (0..END).collect::<Vec<_>>());
+    // Partition 0 was fetched exactly twice (0, then 10): its records were never thrown away
+    // and fetched again because of partition 1's errors.
+    let offsets: Vec<i64> = peer.fetches_of(0).iter().map(|s| s.offset).collect();
+    assert_eq!(offsets, [0, 10]);
+    // Partition 1 was retried (3 refusals, then 0 and 10), and partition 0 was done before
+    // partition 1's retries were over.
+    let p1_fetches = peer.fetches_of(1);
+    let p1_offsets: Vec<i64> = p1_fetches.iter().map(|s| s.offset).collect();
+    assert_eq!(p1_offsets, [0, 0, 0, 0, 10]);
+    assert!(peer.fetches_of(0)[1].at < p1_fetches[3].at);
+}
+
+#[tokio::test]
+async fn a_throttled_response_waits_as_long_and_is_no_stall() {
+    let throttle = Duration::from_millis(400);
+    let peer = start(Script::Throttled(throttle)).await;
+    let client = KafkaClient::connect(ClientConfig::new([peer.addr.clone()]))
+        .await
+        .unwrap();
+    let mut reader = BoundedReader::new(client, TOPIC, whole(&[0]), FetchOptions::default());
+    let [p0, _] = read_all(&mut reader).await.unwrap();
+    assert_eq!(p0, (0..END).collect::<Vec<_>>());
+    let fetches = peer.fetches_of(0);
+    let offsets: Vec<i64> = fetches.iter().map(|s| s.offset).collect();
+    assert_eq!(offsets, [0, 0, 10], "one throttled, then two with records");
+    let waited = fetches[1].at - fetches[0].at;
+    assert!(waited >= throttle, "the next fetch came after {waited:?}");
+}
+
+#[tokio::test]
+async fn a_log_start_moved_past_the_position_is_skipped_or_an_error() {
+    let peer = start(Script::LogStartAt5).await;
+    let client = KafkaClient::connect(ClientConfig::new([peer.addr.clone()]))
+        .await
+        .unwrap();
+
+    // From the earliest offset: the read goes on at the new log start and says what was gone.
+    let options = FetchOptions {
+        log_start_moved: LogStartMoved::SkipToLogStart,
+        ..FetchOptions::default()
+    };
+    let mut reader = BoundedReader::new(client.clone(), TOPIC, whole(&[0]), options);
+    let first = reader.next_chunk().await.unwrap().unwrap();
+    assert_eq!(first.gone(), Some(0..5));
+    assert!(first.decode().unwrap().is_empty());
+    let mut offsets = Vec::new();
+    while let Some(chunk) = reader.next_chunk().await.unwrap() {
+        assert_eq!(chunk.gone(), None);
+        offsets.extend(chunk.decode().unwrap().iter().map(|r| r.offset));
+    }
+    assert_eq!(offsets, (5..END).collect::<Vec<_>>());
+
+    // From an offset asked for: an error naming the partition, the offset and the log start.
+    let mut reader = BoundedReader::new(client, TOPIC, whole(&[0]), FetchOptions::default());
+    let err = read_all(&mut reader).await.unwrap_err();
+    match &err {
+        Error::LogStartPassed {
+            topic,
+            partition,
+            offset,
+            log_start,
+        } => assert_eq!(
+            (topic.as_str(), *partition, *offset, *log_start),
+            (TOPIC, 0, 0, 5)
+        ),
+        other => panic!("expected LogStartPassed, got {other:?}"),
+    }
+    assert!(
+        err.to_string()
+            .starts_with("scripted/0: offset 0 is no longer in the log, which now starts at 5"),
+        "{err}"
+    );
+}
