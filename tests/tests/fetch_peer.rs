@@ -40,6 +40,8 @@ enum Script {
     Throttled(Duration),
     /// The log of partition 0 starts at 5: fetches below answer OFFSET_OUT_OF_RANGE.
     LogStartAt5,
+    /// Partition 0 holds messages at even offsets only (compacted): 10 messages in 20 offsets.
+    Compacted,
 }
 
 /// One Fetch as the peer saw it.
@@ -65,6 +67,20 @@ impl Peer {
             .copied()
             .collect()
     }
+}
+
+/// Partition 0's records from `offset` on when only even offsets are left.
+fn compacted_from(offset: i64) -> Bytes {
+    let kept: Vec<i64> = (offset..END).filter(|o| o % 2 == 0).collect();
+    RecordBatchBuilder::new(offset)
+        .with_records(
+            kept.iter()
+                .map(|i| ProduceRecord::new(Bytes::from(format!("v{i}")))),
+        )
+        .with_offset_deltas(kept.iter().map(|o| (o - offset) as i32).collect())
+        .with_last_offset_delta((END - 1 - offset) as i32)
+        .finish()
+        .unwrap()
 }
 
 fn records_from(offset: i64) -> Bytes {
@@ -195,6 +211,9 @@ async fn serve(mut socket: TcpStream, port: u16, script: Script, seen: Arc<Mutex
                             Script::LogStartAt5 if partition == 0 && offset < 5 => {
                                 data.with_error_code(1)
                             }
+                            Script::Compacted if partition == 0 => {
+                                data.with_records(Some(compacted_from(offset)))
+                            }
                             _ => data.with_records(Some(records_from(offset))),
                         }
                     })
@@ -321,4 +340,51 @@ async fn a_log_start_moved_past_the_position_is_skipped_or_an_error() {
             .starts_with("scripted/0: offset 0 is no longer in the log, which now starts at 5"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn a_partition_with_fewer_messages_than_offsets_leaves_its_share_to_the_others() {
+    use futures::TryStreamExt;
+    use truthound_kafka::{KafkaDataSource, KafkaDataSourceConfig};
+    use truthound_streaming_core::BaseStreamingDataSource;
+
+    let peer = start(Script::Compacted).await;
+    // 30 of 40 offsets: 15 each by offsets, but partition 0 holds only 10 messages; partition 1
+    // gives the 5 it could not.
+    let config = KafkaDataSourceConfig::new(peer.addr.clone(), TOPIC).with_max_messages(30);
+    let mut source = KafkaDataSource::new(config).unwrap();
+    let batches: Vec<_> = source
+        .read_messages(30)
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    let mut got: Vec<(i32, i64)> = batches
+        .iter()
+        .flatten()
+        .map(|m| (m.partition, m.offset))
+        .collect();
+    got.sort_unstable();
+    let expected: Vec<(i32, i64)> = (0..END)
+        .filter(|o| o % 2 == 0)
+        .map(|o| (0, o))
+        .chain((0..END).map(|o| (1, o)))
+        .collect();
+    assert_eq!(got, expected);
+    // The same read again is the same snapshot.
+    let again: Vec<_> = source
+        .read_messages(30)
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    let mut again: Vec<(i32, i64)> = again
+        .iter()
+        .flatten()
+        .map(|m| (m.partition, m.offset))
+        .collect();
+    again.sort_unstable();
+    assert_eq!(again, expected);
 }

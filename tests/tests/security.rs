@@ -147,6 +147,27 @@ async fn tls_to_a_plaintext_listener_fails_clearly() {
 }
 
 #[tokio::test]
+async fn plaintext_to_a_tls_listener_fails_clearly_without_a_huge_allocation() {
+    // The TLS listener answers the plaintext ApiVersions with a TLS alert, whose first bytes
+    // read as a frame length of about 350 MB: named as TLS, not allocated.
+    let (broker, _ca) = tls_broker();
+    let err = KafkaClient::connect(
+        ClientConfig::new([broker.address()])
+            .with_connect_timeout(std::time::Duration::from_secs(5)),
+    )
+    .await
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!(
+            "{} (the broker answered with TLS: its listener expects TLS, so connect with security_protocol SSL (or SASL_SSL))",
+            broker.address()
+        )),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn a_certificate_for_another_host_is_refused_naming_its_names() {
     let (broker, ca) = tls_broker_named(SpawnedBroker::memory(), &["otherhost"]);
     for (address, what) in [

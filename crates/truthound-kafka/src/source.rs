@@ -610,6 +610,8 @@ fn deadline_after(now: Instant, timeout: Duration) -> Instant {
 /// A chunk's records as messages, decoded on a blocking thread.
 struct Decoded {
     partition: i32,
+    /// The partition's read generation when the chunk was handed out.
+    generation: u32,
     last: bool,
     gone: Option<std::ops::Range<i64>>,
     messages: std::result::Result<Vec<RawMessage>, truthound_kafka_client::Error>,
@@ -637,6 +639,18 @@ struct Read {
     on_progress: Option<ProgressFn>,
     /// Partitions whose range ended or whose quota is used.
     finished: BTreeSet<i32>,
+    /// Partitions whose range ended.
+    ended: BTreeSet<i32>,
+    /// Messages taken from each partition.
+    taken: BTreeMap<i32, usize>,
+    /// The most messages each partition can give: its offsets, until its range ends, then
+    /// what it gave.
+    available: BTreeMap<i32, u64>,
+    /// The messages the read takes in all: `max_messages` or all there are.
+    total: u64,
+    /// Per partition, how often its read was resumed: decoded chunks of an earlier
+    /// generation are stale.
+    generation: BTreeMap<i32, u32>,
 }
 
 impl Read {
@@ -653,12 +667,11 @@ impl Read {
             .map(|p| PartitionRange {
                 partition: p.partition,
                 start: p.start,
-                // A partition with no quota is done from the start.
-                end: if p.quota == 0 { p.start } else { p.end },
+                end: p.end,
             })
             .collect();
         let deadline = deadline_after(Instant::now(), timeout);
-        let reader = BoundedReader::new(
+        let mut reader = BoundedReader::new(
             snapshot.client.with_deadline(deadline),
             topic.clone(),
             ranges,
@@ -670,6 +683,10 @@ impl Read {
             .filter(|p| p.quota == 0 || p.start >= p.end)
             .map(|p| p.partition)
             .collect();
+        // A partition with no quota is not fetched, unless another one falls short.
+        for p in &finished {
+            reader.finish_partition(*p);
+        }
         let progress = ReadProgress {
             expected: plan.iter().map(|p| p.quota).sum(),
             partitions: plan.len(),
@@ -677,6 +694,17 @@ impl Read {
             ..ReadProgress::default()
         };
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let ended = plan
+            .iter()
+            .filter(|p| p.start >= p.end)
+            .map(|p| p.partition)
+            .collect();
+        let taken = plan.iter().map(|p| (p.partition, 0)).collect();
+        let available = plan
+            .iter()
+            .map(|p| (p.partition, (p.end - p.start).max(0) as u64))
+            .collect();
+        let total = plan.iter().map(|p| p.quota as u64).sum();
         Self {
             reader,
             decoding: futures::stream::FuturesOrdered::new(),
@@ -690,7 +718,44 @@ impl Read {
             timeout,
             progress,
             on_progress,
+            ended,
+            taken,
+            available,
+            total,
+            generation: BTreeMap::new(),
             finished,
+        }
+    }
+
+    /// Shares the read's messages again after a partition's range ended: a partition that
+    /// gave fewer messages than its share (compaction gaps, transaction markers, aborted
+    /// records) leaves the rest to the others, as [`fair_share`] over what each can give.
+    /// The shares depend only on the partitions' contents, not on which ended first.
+    fn rebalance(&mut self) {
+        let shares = fair_share(&self.available, self.total);
+        for (partition, share) in shares {
+            let taken = self.taken.get(&partition).copied().unwrap_or(0);
+            let quota = (share as usize).saturating_sub(taken);
+            self.quota.insert(partition, quota);
+            if quota > 0 && !self.ended.contains(&partition) && self.finished.remove(&partition) {
+                let from = self
+                    .reached
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(&partition)
+                    .copied()
+                    .or_else(|| {
+                        self.plan
+                            .iter()
+                            .find(|p| p.partition == partition)
+                            .map(|p| p.start)
+                    })
+                    .unwrap_or(0);
+                *self.generation.entry(partition).or_default() += 1;
+                if !self.reader.resume_partition(partition, from) {
+                    self.finished.insert(partition);
+                }
+            }
         }
     }
 
@@ -733,8 +798,14 @@ impl Read {
     /// Starts decoding `chunk` on a blocking thread.
     fn decode(&mut self, chunk: truthound_kafka_client::FetchedChunk) {
         let topic = self.topic.clone();
+        let generation = self
+            .generation
+            .get(&chunk.partition())
+            .copied()
+            .unwrap_or(0);
         self.decoding
             .push_back(tokio::task::spawn_blocking(move || Decoded {
+                generation,
                 partition: chunk.partition(),
                 last: chunk.is_last(),
                 gone: chunk.gone(),
@@ -802,18 +873,35 @@ impl Read {
                         offsets: gone.clone(),
                     });
             }
+            let partition = decoded.partition;
+            if self.generation.get(&partition).copied().unwrap_or(0) != decoded.generation
+                || self.ended.contains(&partition)
+            {
+                continue;
+            }
             let mut messages = decoded.messages.map_err(|e| self.read_error(e))?;
-            let quota = self.quota.entry(decoded.partition).or_default();
+            let quota = self.quota.entry(partition).or_default();
             messages.truncate(*quota);
             *quota -= messages.len();
+            let quota_left = *quota;
+            *self.taken.entry(partition).or_default() += messages.len();
             if let Some(last) = messages.last() {
                 self.reached
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .insert(decoded.partition, last.offset + 1);
+                    .insert(partition, last.offset + 1);
             }
-            if (*quota == 0 || decoded.last) && self.finished.insert(decoded.partition) {
-                self.reader.finish_partition(decoded.partition);
+            if decoded.last {
+                self.ended.insert(partition);
+                self.finished.insert(partition);
+                let gave = self.taken.get(&partition).copied().unwrap_or(0) as u64;
+                let could = self.available.get(&partition).copied().unwrap_or(0);
+                if gave < could {
+                    self.available.insert(partition, gave);
+                    self.rebalance();
+                }
+            } else if quota_left == 0 && self.finished.insert(partition) {
+                self.reader.finish_partition(partition);
             }
             self.progress.bytes += messages
                 .iter()

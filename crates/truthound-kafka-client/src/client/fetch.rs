@@ -128,6 +128,8 @@ pub struct FetchedChunk {
     max_decompressed_bytes: usize,
     gone: Option<Range<i64>>,
     done: bool,
+    /// Which fetcher of the partition sent it (see [`BoundedReader::resume_partition`]).
+    epoch: u32,
     _budget: BudgetShare,
 }
 
@@ -224,6 +226,8 @@ struct PartitionState {
     /// Stopped early by the caller (see [`BoundedReader::finish_partition`]).
     finished: bool,
     task: Option<JoinHandle<()>>,
+    /// Counts the partition's fetchers: chunks of an earlier one are stale.
+    epoch: u32,
 }
 
 impl PartitionState {
@@ -235,7 +239,8 @@ impl PartitionState {
 /// What a partition's fetcher tells the reader.
 enum Event {
     Chunk(FetchedChunk),
-    Failed(Error),
+    /// The partition's fetcher of this epoch stopped with an error.
+    Failed(i32, u32, Error),
 }
 
 /// What the fetchers of one read share.
@@ -277,6 +282,8 @@ pub struct BoundedReader {
     topic_id: Option<[u8; 16]>,
     partitions: Vec<PartitionState>,
     events: Option<mpsc::UnboundedReceiver<Event>>,
+    /// Kept to start fetchers again ([`BoundedReader::resume_partition`]).
+    running: Option<(Arc<Fetcher>, mpsc::UnboundedSender<Event>)>,
 }
 
 /// Fetches in a row without progress on a partition, before giving up.
@@ -303,6 +310,7 @@ impl BoundedReader {
                     position: range.start,
                     finished: false,
                     task: None,
+                    epoch: 0,
                 });
             }
         }
@@ -313,6 +321,7 @@ impl BoundedReader {
             topic_id: None,
             partitions,
             events: None,
+            running: None,
         }
     }
 
@@ -363,6 +372,39 @@ impl BoundedReader {
         }
     }
 
+    /// Reads `partition` again from `from` up to its range's end, after
+    /// [`finish_partition`](Self::finish_partition) stopped it (for example when the caller
+    /// finds it may take more after all). Returns whether a fetcher was started: not for an
+    /// unknown partition, one still running, or `from` at or past the range's end.
+    pub fn resume_partition(&mut self, partition: i32, from: i64) -> bool {
+        let Some(st) = self
+            .partitions
+            .iter_mut()
+            .find(|p| p.range.partition == partition)
+        else {
+            return false;
+        };
+        if !st.finished || from >= st.range.end {
+            return false;
+        }
+        st.finished = false;
+        st.position = from;
+        st.epoch += 1;
+        if let Some((fetcher, tx)) = &self.running {
+            let range = PartitionRange {
+                start: from,
+                ..st.range
+            };
+            st.task = Some(tokio::spawn(fetch_partition(
+                fetcher.clone(),
+                range,
+                st.epoch,
+                tx.clone(),
+            )));
+        }
+        true
+    }
+
     /// Whether every partition reached its end.
     pub fn is_done(&self) -> bool {
         self.partitions.iter().all(PartitionState::done)
@@ -389,10 +431,16 @@ impl BoundedReader {
             });
             let (tx, rx) = mpsc::unbounded_channel();
             for p in self.partitions.iter_mut().filter(|p| !p.done()) {
-                let task = tokio::spawn(fetch_partition(fetcher.clone(), p.range, tx.clone()));
+                let range = PartitionRange {
+                    start: p.position,
+                    ..p.range
+                };
+                let task =
+                    tokio::spawn(fetch_partition(fetcher.clone(), range, p.epoch, tx.clone()));
                 p.task = Some(task);
             }
             self.events = Some(rx);
+            self.running = Some((fetcher, tx));
         }
         self.events
             .get_or_insert_with(|| mpsc::unbounded_channel().1)
@@ -422,17 +470,23 @@ impl BoundedReader {
             };
             match event {
                 Event::Chunk(chunk) => {
-                    let Some(st) = self
-                        .partitions
-                        .iter_mut()
-                        .find(|s| s.range.partition == chunk.partition && !s.done())
-                    else {
+                    let Some(st) = self.partitions.iter_mut().find(|s| {
+                        s.range.partition == chunk.partition && !s.done() && s.epoch == chunk.epoch
+                    }) else {
                         continue;
                     };
                     st.position = chunk.position;
                     return Ok(Some(chunk));
                 }
-                Event::Failed(error) => return Err(error),
+                Event::Failed(partition, epoch, error) => {
+                    if self
+                        .partitions
+                        .iter()
+                        .any(|s| s.range.partition == partition && !s.done() && s.epoch == epoch)
+                    {
+                        return Err(error);
+                    }
+                }
             }
         }
     }
@@ -486,6 +540,7 @@ enum Fetched {
 async fn fetch_partition(
     fetcher: Arc<Fetcher>,
     range: PartitionRange,
+    epoch: u32,
     events: mpsc::UnboundedSender<Event>,
 ) {
     let initial_backoff = fetcher.client.config().retry_backoff;
@@ -494,7 +549,7 @@ async fn fetch_partition(
     let mut stalls = 0;
     let mut backoff = initial_backoff;
     let fail = |error: Error| {
-        let _ = events.send(Event::Failed(error));
+        let _ = events.send(Event::Failed(range.partition, epoch, error));
     };
     while position < range.end {
         let want = units(max_bytes as usize).clamp(1, fetcher.budget_units);
@@ -515,6 +570,7 @@ async fn fetch_partition(
                     Ok(log_start) => {
                         let chunk = fetcher.chunk(
                             range,
+                            epoch,
                             position,
                             log_start,
                             log_start,
@@ -565,6 +621,7 @@ async fn fetch_partition(
                 };
                 let chunk = fetcher.chunk(
                     range,
+                    epoch,
                     position,
                     next,
                     high_watermark,
@@ -607,6 +664,7 @@ impl Fetcher {
     fn chunk(
         &self,
         range: PartitionRange,
+        epoch: u32,
         start: i64,
         position: i64,
         high_watermark: i64,
@@ -628,6 +686,7 @@ impl Fetcher {
             max_decompressed_bytes: self.options.max_decompressed_bytes,
             gone,
             done: position >= range.end,
+            epoch,
             _budget: budget,
         }
     }

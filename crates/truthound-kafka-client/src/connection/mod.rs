@@ -536,6 +536,33 @@ pub(crate) fn api_key<R: Request>() -> ApiKey {
     ApiKey::try_from(R::KEY).unwrap_or(ApiKey::ApiVersions)
 }
 
+/// Bytes a response frame gets at once; larger frames grow as their bytes arrive, so a length
+/// that lies costs memory only for the bytes actually sent.
+const FRAME_CHUNK: usize = 8 * 1024 * 1024;
+
+/// Reads a frame of `size` bytes into memory that is neither zeroed first nor larger than
+/// what arrived (beyond [`FRAME_CHUNK`]).
+async fn read_frame<R: AsyncRead + Unpin>(read: &mut R, size: usize) -> std::io::Result<BytesMut> {
+    let mut frame = BytesMut::with_capacity(size.min(FRAME_CHUNK));
+    while frame.len() < size {
+        let left = size - frame.len();
+        if frame.capacity() == frame.len() {
+            frame.reserve(left.min(frame.len().max(FRAME_CHUNK)));
+        }
+        let n = (&mut *read).take(left as u64).read_buf(&mut frame).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+    }
+    Ok(frame)
+}
+
+/// Whether a frame's length bytes are the start of a TLS record (an alert or a handshake from
+/// a TLS listener that got a plaintext request): 0x15 or 0x16, then version 3.x.
+fn looks_like_tls(len: [u8; 4]) -> bool {
+    matches!(len, [0x15 | 0x16, 0x03, 0x00..=0x04, _])
+}
+
 async fn read_loop(
     mut read: ReadHalf<Box<dyn Transport>>,
     shared: Arc<Shared>,
@@ -558,17 +585,24 @@ async fn read_loop(
             };
         }
         let size = i32::from_be_bytes(len);
+        if looks_like_tls(len) {
+            break "the broker answered with TLS: its listener expects TLS, so connect with \
+                   security_protocol SSL (or SASL_SSL)"
+                .to_owned();
+        }
         if size < 4 || size as usize > max_frame_bytes {
             break format!("invalid response frame size {size} (limit {max_frame_bytes} bytes)");
         }
-        let mut frame = BytesMut::zeroed(size as usize);
-        if let Err(e) = read.read_exact(&mut frame).await {
-            break if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                "the broker closed the connection in the middle of a response".to_owned()
-            } else {
-                format!("read failed: {e}")
-            };
-        }
+        let frame = match read_frame(&mut read, size as usize).await {
+            Ok(frame) => frame,
+            Err(e) => {
+                break if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                    "the broker closed the connection in the middle of a response".to_owned()
+                } else {
+                    format!("read failed: {e}")
+                };
+            }
+        };
         let frame = frame.freeze();
         let Some(correlation_id) = protocol::peek_correlation_id(&frame) else {
             break "response frame without correlation id".to_owned();
