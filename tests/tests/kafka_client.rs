@@ -306,7 +306,7 @@ async fn unreachable_brokers_are_all_named() {
 }
 
 #[tokio::test]
-async fn fetch_past_the_end_returns_nothing_and_range_read_stops() {
+async fn a_range_read_stops_at_its_end_and_one_past_the_end_fails_naming_it() {
     let client = client().await;
     let topic = unique_topic("end");
     client.create_topic(&topic, 1, 1).await.unwrap();
@@ -331,4 +331,18 @@ async fn fetch_past_the_end_returns_nothing_and_range_read_stops() {
         .unwrap();
     assert_eq!(got.len(), 5);
     assert!(t.elapsed() < std::time::Duration::from_secs(5));
+    // A range that ends beyond what the broker holds (an end from another cluster, or a log
+    // truncated since) makes no progress at the broker's end: a clear error, not a hang.
+    let err = client
+        .read_range(&topic, 0, 0, end + 3, FetchOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "unexpected response from the broker: {topic}: no progress after 9 fetches: \
+             partition 0 at offset 5 of 0..8 (the broker now ends it at 5: the log was \
+             truncated, or the end offset did not come from this cluster)"
+        )
+    );
 }
