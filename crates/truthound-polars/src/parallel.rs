@@ -148,8 +148,9 @@ struct Workers {
 ///     }
 /// }
 /// let snapshot = builder.finish()?;
-/// let partitions: Vec<Option<i32>> = snapshot.frame.column("_kafka_partition")?.i32()?.into_iter().collect();
-/// assert_eq!(partitions, [Some(0), Some(0), Some(0), Some(1), Some(1), Some(1)]);
+/// let partitions = snapshot.frame.column("_kafka_partition")?.as_materialized_series().clone();
+/// let partitions: Vec<i32> = partitions.i32()?.into_no_null_iter().collect();
+/// assert_eq!(partitions, [0, 0, 0, 1, 1, 1]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # }).unwrap();
 /// ```
