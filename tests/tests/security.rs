@@ -160,7 +160,8 @@ async fn plaintext_to_a_tls_listener_fails_clearly_without_a_huge_allocation() {
     let text = err.to_string();
     assert!(
         text.contains(&format!(
-            "{} (the broker answered with TLS: its listener expects TLS, so connect with security_protocol SSL (or SASL_SSL))",
+            "connection to broker {} failed: the broker answered with TLS: its listener expects \
+             TLS, so connect with security_protocol SSL (or SASL_SSL)",
             broker.address()
         )),
         "{text}"

@@ -54,12 +54,16 @@ pub struct FetchOptions {
     pub partition_max_bytes: i32,
     /// Upper bound of one batch once decompressed; a larger batch is an error.
     pub max_decompressed_bytes: usize,
+    /// Upper bound of one fetched chunk's batches together once decompressed; more is an
+    /// error. With a few chunks decoded at once, this bounds a read's decompressed memory.
+    pub max_decompressed_bytes_per_chunk: usize,
     /// How long the broker may wait for data. Bounded reads only ask for data known to be
     /// there, so this is short.
     pub max_wait: Duration,
     /// Fetched bytes in flight or waiting to be taken, over all partitions of a read. The
     /// fetchers stop asking for more while this much is outstanding, so a slow consumer holds
-    /// at most this much, whatever the topic's size.
+    /// at most this much (plus one response per partition, when a broker returns more than
+    /// was asked for), whatever the topic's size.
     pub prefetch_bytes: usize,
     /// What happens when the log start moves past a partition's position.
     pub log_start_moved: LogStartMoved,
@@ -72,6 +76,7 @@ impl Default for FetchOptions {
             max_bytes: 64 * 1024 * 1024,
             partition_max_bytes: 8 * 1024 * 1024,
             max_decompressed_bytes: 256 * 1024 * 1024,
+            max_decompressed_bytes_per_chunk: 512 * 1024 * 1024,
             max_wait: SHORT_WAIT,
             prefetch_bytes: 64 * 1024 * 1024,
             log_start_moved: LogStartMoved::Fail,
@@ -126,6 +131,7 @@ pub struct FetchedChunk {
     aborted: Vec<AbortedTransaction>,
     read_committed: bool,
     max_decompressed_bytes: usize,
+    max_decompressed_total: usize,
     gone: Option<Range<i64>>,
     done: bool,
     /// Which fetcher of the partition sent it (see [`BoundedReader::resume_partition`]).
@@ -187,6 +193,7 @@ impl FetchedChunk {
             read_committed: self.read_committed,
             aborted_transactions: self.aborted.clone(),
             max_decompressed_bytes: self.max_decompressed_bytes,
+            max_total_decompressed_bytes: self.max_decompressed_total,
         };
         decode_record_batches(&self.data, &options, &mut records).map_err(|source| {
             Error::Records {
@@ -612,12 +619,27 @@ async fn fetch_partition(
         };
         match scan.next_offset {
             Some(next) if next > position => {
-                let keep = units(records.len()).min(want);
+                // The chunk holds what it weighs, as far as the budget has it: a broker may
+                // return more than was asked for (at least one whole batch). Waiting for the
+                // excess could deadlock fetchers that all hold their first share, so a read
+                // may exceed the budget by one response per partition.
+                let weight = units(records.len()).min(fetcher.budget_units);
                 permit.forget();
-                fetcher.budget.add_permits((want - keep) as usize);
+                let units_held = if weight > want {
+                    match fetcher.budget.try_acquire_many(weight - want) {
+                        Ok(extra) => {
+                            extra.forget();
+                            weight
+                        }
+                        Err(_) => want,
+                    }
+                } else {
+                    fetcher.budget.add_permits((want - weight) as usize);
+                    weight
+                };
                 let share = BudgetShare {
                     budget: fetcher.budget.clone(),
-                    units: keep,
+                    units: units_held,
                 };
                 let chunk = fetcher.chunk(
                     range,
@@ -684,6 +706,7 @@ impl Fetcher {
             aborted,
             read_committed: self.options.isolation == IsolationLevel::ReadCommitted,
             max_decompressed_bytes: self.options.max_decompressed_bytes,
+            max_decompressed_total: self.options.max_decompressed_bytes_per_chunk,
             gone,
             done: position >= range.end,
             epoch,

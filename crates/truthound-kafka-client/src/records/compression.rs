@@ -35,7 +35,10 @@ const LZ4_MAGIC: u32 = 0x184D_2204;
 const LZ4_WINDOW: usize = 64 * 1024;
 
 fn lz4_error(reason: &str) -> DecompressError {
-    DecompressError::Codec(io::Error::new(io::ErrorKind::InvalidData, reason.to_owned()))
+    DecompressError::Codec(io::Error::new(
+        io::ErrorKind::InvalidData,
+        reason.to_owned(),
+    ))
 }
 
 /// Decompresses LZ4 frames (as Kafka writes them: one frame, 64 KiB blocks) block by block
@@ -58,7 +61,11 @@ fn decompress_lz4(input: &[u8], limit: usize) -> Result<Vec<u8>, DecompressError
 }
 
 /// Decodes the frame at the start of `input` into `out`; returns what follows it.
-fn lz4_frame<'a>(input: &'a [u8], out: &mut Vec<u8>, limit: usize) -> Result<&'a [u8], DecompressError> {
+fn lz4_frame<'a>(
+    input: &'a [u8],
+    out: &mut Vec<u8>,
+    limit: usize,
+) -> Result<&'a [u8], DecompressError> {
     let take = |input: &'a [u8], n: usize| -> Result<(&'a [u8], &'a [u8]), DecompressError> {
         (input.len() >= n)
             .then(|| input.split_at(n))
@@ -79,7 +86,9 @@ fn lz4_frame<'a>(input: &'a [u8], out: &mut Vec<u8>, limit: usize) -> Result<&'a
     let content_checksum = flg & 0x04 != 0;
     let dictionary = flg & 0x01 != 0;
     if dictionary {
-        return Err(lz4_error("LZ4 frames with a dictionary id are not supported"));
+        return Err(lz4_error(
+            "LZ4 frames with a dictionary id are not supported",
+        ));
     }
     let block_max = match (bd >> 4) & 0x07 {
         4 => 64 * 1024,
@@ -317,7 +326,9 @@ mod tests {
     /// Text that repeats across 64 KiB blocks, so linked blocks refer back to earlier ones.
     fn text(len: usize) -> Vec<u8> {
         (0..len)
-            .map(|i| b"the quick brown fox jumps over the lazy dog 0123456789"[i % 53] ^ (i / 7000) as u8)
+            .map(|i| {
+                b"the quick brown fox jumps over the lazy dog 0123456789"[i % 53] ^ (i / 7000) as u8
+            })
             .collect()
     }
 
@@ -350,7 +361,9 @@ mod tests {
             }
         }
         // Incompressible data is stored in uncompressed blocks.
-        let noise: Vec<u8> = (0..100_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let noise: Vec<u8> = (0..100_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
         let frame = lz4(&noise, FrameInfo::new());
         assert!(decompress(Compression::Lz4, &frame, usize::MAX).unwrap() == noise);
     }
@@ -363,10 +376,18 @@ mod tests {
             decompress(Compression::Lz4, &frame, 999_999),
             Err(DecompressError::TooLarge)
         ));
-        assert_eq!(decompress(Compression::Lz4, &frame, 1_000_000).unwrap().len(), 1_000_000);
+        assert_eq!(
+            decompress(Compression::Lz4, &frame, 1_000_000)
+                .unwrap()
+                .len(),
+            1_000_000
+        );
         for cut in [0, 3, 6, 7, 20, frame.len() - 1] {
             assert!(
-                matches!(decompress(Compression::Lz4, &frame[..cut.max(1)], usize::MAX), Err(DecompressError::Codec(_))),
+                matches!(
+                    decompress(Compression::Lz4, &frame[..cut.max(1)], usize::MAX),
+                    Err(DecompressError::Codec(_))
+                ),
                 "cut at {cut}"
             );
         }

@@ -42,6 +42,9 @@ pub struct DecodeOptions {
     /// Cap on the decompressed size of one batch, against decompression bombs.
     /// Default [`DecodeOptions::DEFAULT_MAX_DECOMPRESSED_BYTES`].
     pub max_decompressed_bytes: usize,
+    /// Cap on the decompressed size of all batches of one call together, so that many
+    /// batches each under the per-batch cap cannot add up. Default: no cap.
+    pub max_total_decompressed_bytes: usize,
 }
 
 impl DecodeOptions {
@@ -72,6 +75,12 @@ impl DecodeOptions {
     /// Sets the cap on one batch's decompressed size.
     pub fn with_max_decompressed_bytes(mut self, limit: usize) -> Self {
         self.max_decompressed_bytes = limit;
+        self
+    }
+
+    /// Sets the cap on the decompressed size of all batches of one call together.
+    pub fn with_max_total_decompressed_bytes(mut self, limit: usize) -> Self {
+        self.max_total_decompressed_bytes = limit;
         self
     }
 
@@ -109,6 +118,7 @@ impl Default for DecodeOptions {
             read_committed: false,
             aborted_transactions: Vec::new(),
             max_decompressed_bytes: Self::DEFAULT_MAX_DECOMPRESSED_BYTES,
+            max_total_decompressed_bytes: usize::MAX,
         }
     }
 }
@@ -132,6 +142,8 @@ pub struct DecodeSummary {
     pub truncated_tail: bool,
     /// Bytes of `data` taken by the complete batches.
     pub bytes: usize,
+    /// Bytes the compressed batches decompressed to.
+    pub decompressed_bytes: usize,
 }
 
 /// Decodes the record batches in `data` (a fetched partition's `records`), appending the data
@@ -240,10 +252,13 @@ fn decode_batch(
 ) -> Result<(), RecordsError> {
     let compression = header.compression()?;
     // Control batches are small and rare: decode them aside, in full, for the marker type.
+    let limit = opts.max_decompressed_bytes.min(
+        opts.max_total_decompressed_bytes
+            .saturating_sub(summary.decompressed_bytes),
+    );
     if header.is_control() {
         let mut markers = Vec::new();
-        let limit = opts.max_decompressed_bytes;
-        decode_section(
+        summary.decompressed_bytes += decode_section(
             data,
             section,
             header,
@@ -279,8 +294,7 @@ fn decode_batch(
     {
         return Ok(());
     }
-    let limit = opts.max_decompressed_bytes;
-    decode_section(
+    summary.decompressed_bytes += decode_section(
         data,
         section,
         header,
@@ -288,11 +302,12 @@ fn decode_batch(
         limit,
         opts.window(),
         out,
-    )
+    )?;
+    Ok(())
 }
 
 /// Decompresses (if needed, up to `limit` bytes) and parses a records section, keeping the
-/// records in `window`.
+/// records in `window`. Returns the decompressed size (0 for an uncompressed batch).
 fn decode_section(
     data: &Bytes,
     section: std::ops::Range<usize>,
@@ -301,15 +316,15 @@ fn decode_section(
     limit: usize,
     window: Window,
     out: &mut Vec<Record>,
-) -> Result<(), RecordsError> {
+) -> Result<usize, RecordsError> {
     let base_offset = header.base_offset;
     if compression == Compression::None {
-        return parse_records(data, section, header, window, out).map_err(|reason| {
-            RecordsError::Corrupt {
+        return parse_records(data, section, header, window, out)
+            .map(|()| 0)
+            .map_err(|reason| RecordsError::Corrupt {
                 base_offset,
                 reason,
-            }
-        });
+            });
     }
     let compressed = data.get(section).unwrap_or_default();
     let buf = match compression::decompress(compression, compressed, limit) {
@@ -326,10 +341,12 @@ fn decode_section(
         }
     };
     let len = buf.len();
-    parse_records(&buf, 0..len, header, window, out).map_err(|reason| RecordsError::Corrupt {
-        base_offset,
-        reason,
-    })
+    parse_records(&buf, 0..len, header, window, out)
+        .map(|()| len)
+        .map_err(|reason| RecordsError::Corrupt {
+            base_offset,
+            reason,
+        })
 }
 
 /// Parses the `header.record_count` records in `buf[section]`, appending those whose offset is

@@ -873,3 +873,35 @@ fn we_read_kafka_protocol_batches() {
     );
     assert_eq!(summary.next_offset, Some(23));
 }
+
+#[test]
+fn many_batches_under_the_per_batch_cap_cannot_add_up_past_the_total_cap() {
+    // Four gzip batches of 1 MiB of zeros each: every one is under the per-batch cap of 2 MiB,
+    // together they are over the total cap of 3 MiB.
+    let zeros = Bytes::from(vec![0u8; 1024 * 1024]);
+    let batches: Vec<Bytes> = (0..4)
+        .map(|i| {
+            RecordBatchBuilder::new(i)
+                .with_compression(Compression::Gzip)
+                .with_record(ProduceRecord::new(zeros.clone()))
+                .finish()
+                .unwrap()
+        })
+        .collect();
+    let data = concat(&batches.iter().collect::<Vec<_>>());
+    assert!(data.len() < 64 * 1024);
+    let opts = DecodeOptions::default()
+        .with_max_decompressed_bytes(2 * 1024 * 1024)
+        .with_max_total_decompressed_bytes(3 * 1024 * 1024 + 1000);
+    let mut out = Vec::new();
+    match decode_record_batches(&data, &opts, &mut out) {
+        Err(RecordsError::DecompressedTooLarge { base_offset: 3, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    // What came before the failing batch stays.
+    assert_eq!(out.len(), 3);
+    let opts = opts.with_max_total_decompressed_bytes(8 * 1024 * 1024);
+    let (out, summary) = decode(&data, &opts).unwrap();
+    assert_eq!(out.len(), 4);
+    assert!(summary.decompressed_bytes >= 4 * 1024 * 1024);
+}
