@@ -113,9 +113,12 @@ enum Job {
 /// The first error a worker met (with `on_malformed = error`), by segment order.
 type FirstError = Arc<std::sync::Mutex<Option<(SegmentKey, crate::Error)>>>;
 
+/// What a worker thread returns: each segment it decoded, with its frame or error.
+type Segments = Vec<(SegmentKey, Result<Snapshot>)>;
+
 struct Workers {
     senders: Vec<futures::channel::mpsc::Sender<Job>>,
-    handles: Vec<std::thread::JoinHandle<Vec<(SegmentKey, Result<Snapshot>)>>>,
+    handles: Vec<std::thread::JoinHandle<Segments>>,
 }
 
 /// Builds a DataFrame from batches of messages as they arrive, on several threads.
@@ -336,7 +339,7 @@ fn work(
     deserializer: Arc<dyn MessageDeserializer>,
     on_malformed: truthound_streaming_core::OnMalformed,
     first_error: &FirstError,
-) -> Vec<(SegmentKey, Result<Snapshot>)> {
+) -> Segments {
     use futures::StreamExt;
     let mut open: Vec<(SegmentKey, MessageFrameBuilder)> = Vec::new();
     let mut done = Vec::new();
