@@ -126,3 +126,17 @@ pub(crate) fn tail(path: &Path, lines: usize) -> String {
         Err(err) => format!("(cannot read {}: {err})", path.display()),
     }
 }
+
+/// Runs the command with stdin and stderr inherited and returns its stdout; fails unless it
+/// succeeds.
+pub(crate) fn output_checked(command: &mut Command) -> anyhow::Result<String> {
+    println!("$ {}", display(command));
+    let output = command
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("cannot run `{}`", display(command)))?;
+    if !output.status.success() {
+        bail!("`{}` failed ({})", display(command), output.status);
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
