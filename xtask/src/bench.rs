@@ -1,5 +1,5 @@
-//! `cargo xtask bench [decode|frame|e2e ...]`: the benchmarks, in release mode, with a fresh
-//! test broker for the end-to-end one.
+//! `cargo xtask bench [decode|frame|e2e ...]` and `cargo xtask bench peers [...]`: the
+//! benchmarks, in release mode, with a fresh test broker for those that read from one.
 //!
 //! - `decode`: record batch decoding per codec, ours and kafka-protocol's
 //!   (`truthound-kafka-client`, criterion).
@@ -7,6 +7,14 @@
 //!   (`truthound-polars`, criterion).
 //! - `e2e`: a snapshot of a topic on the broker, raw and as a DataFrame, next to librdkafka
 //!   reading the same topic (`truthound`, bench `e2e`).
+//! - `peers`: the `truthound` command against librdkafka readers (Rust and Python, bare and into
+//!   Polars), each a process of its own, with wall time and peak RSS (see [`peers`]).
+//!
+//! `cargo xtask bench` with no argument runs `decode`, `frame` and `e2e`. `peers` runs only when
+//! asked, and on its own: it builds librdkafka from source, fills several million messages and
+//! takes minutes even with `--quick`.
+
+mod peers;
 
 use std::process::ExitCode;
 
@@ -16,13 +24,22 @@ use crate::{peer, util};
 const ALL: [&str; 3] = ["decode", "frame", "e2e"];
 
 pub(crate) fn run(args: &[String]) -> anyhow::Result<ExitCode> {
+    if let Some(("peers", rest)) = args.split_first().map(|(a, rest)| (a.as_str(), rest)) {
+        return peers::run(rest);
+    }
+    if args.iter().any(|a| a == "peers") {
+        anyhow::bail!("run `cargo xtask bench peers` on its own, not with other benchmarks");
+    }
     let chosen: Vec<&str> = if args.is_empty() {
         ALL.to_vec()
     } else {
         args.iter().map(String::as_str).collect()
     };
     if let Some(bad) = chosen.iter().find(|c| !ALL.contains(c)) {
-        anyhow::bail!("unknown benchmark {bad:?}: choose from {}", ALL.join(", "));
+        anyhow::bail!(
+            "unknown benchmark {bad:?}: choose from {}, or run `peers` alone",
+            ALL.join(", ")
+        );
     }
     let mut failed = false;
     for name in chosen {

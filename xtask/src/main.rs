@@ -11,7 +11,8 @@
 //! - `test`: start a fresh broker, run every test with it, stop it.
 //! - `ci`: formatting, lints, tests, docs and the facade's feature matrix.
 //! - `demo`: the end-to-end demo: a broker, a demo topic with bad rows, `truthound check`.
-//! - `bench`: the benchmarks: decode, frame, e2e (against a fresh broker, next to librdkafka).
+//! - `bench`: the benchmarks: decode, frame, e2e (against a fresh broker, next to librdkafka), and
+//!   peers (the CLI against librdkafka readers, as processes; only when asked).
 //! - `util`: workspace root, cache directory, running commands.
 
 mod bench;
@@ -46,6 +47,12 @@ Tasks:
   demo                   The end-to-end demo: start a broker, fill `demo-events`, run
                          `truthound check` on it with docs/demo-rules.toml.
   bench [decode|frame|e2e]  The benchmarks, in release mode (all three by default).
+  bench peers [--quick] [--with-10m] [--out FILE]
+                         The CLI against librdkafka readers (Rust, Python; bare and into
+                         Polars), each a process, on one fresh broker: wall time and peak
+                         RSS, as a table (markdown in <target>/bench-peers.md). Heavy:
+                         builds librdkafka, fills 4.2M messages (14.2M with --with-10m);
+                         --quick: 2 runs per reader instead of 5.
   help                   This text.
 
 Cache directory: $TRUTHOUND_CACHE_DIR, else $XDG_CACHE_HOME/truthound, else ~/.cache/truthound.

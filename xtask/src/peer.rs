@@ -1,6 +1,7 @@
 //! The interop peer: librdkafka, through the Python package `confluent-kafka` (whose wheels bundle
 //! librdkafka), in a virtualenv at `<cache>/venv`. Tests use it to produce and read records with a
-//! reference client.
+//! reference client. `cargo xtask bench peers` adds Python Polars to it ([`ensure_polars`]); the
+//! tests never need it.
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -11,6 +12,9 @@ use crate::util;
 
 /// The pinned `confluent-kafka` release; its wheels bundle librdkafka of the same version.
 pub(crate) const CONFLUENT_KAFKA_VERSION: &str = "2.16.1";
+
+/// The Python Polars that `cargo xtask bench peers` installs for its Python peer.
+pub(crate) const POLARS_VERSION: &str = "1.44.2";
 
 /// The oldest librdkafka the tests accept.
 const MIN_LIBRDKAFKA: (u32, u32) = (2, 2);
@@ -105,4 +109,47 @@ fn installed_versions(python: &std::path::Path) -> Option<String> {
     let minor: u32 = parts.next()?.parse().ok()?;
     ((major, minor) >= MIN_LIBRDKAFKA)
         .then(|| format!("confluent-kafka {package}, librdkafka {librdkafka}"))
+}
+
+/// Installs Python Polars [`POLARS_VERSION`] into the virtualenv of `python` unless it is there
+/// already; returns its version. Only the benchmark's Python peer uses it.
+pub(crate) fn ensure_polars(python: &std::path::Path) -> anyhow::Result<String> {
+    let version = || {
+        let output = Command::new(python)
+            .args(["-c", "import polars; print(polars.__version__)"])
+            .output()
+            .ok()?;
+        output
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+    };
+    if let Some(found) = version()
+        && found == POLARS_VERSION
+    {
+        return Ok(found);
+    }
+    util::run(
+        Command::new(python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--quiet",
+            ])
+            // Wheels only; since 1.34 the `polars` package pulls its compiled runtime in as a
+            // dependency (`polars-runtime-*`).
+            .args(["--only-binary", ":all:"])
+            .arg(format!("polars=={POLARS_VERSION}")),
+    )
+    .context("installing polars into the virtualenv failed")?;
+    match version() {
+        Some(found) if found == POLARS_VERSION => Ok(found),
+        found => bail!(
+            "polars=={POLARS_VERSION} was installed into the virtualenv of {}, but it imports as \
+             {found:?}",
+            python.display()
+        ),
+    }
 }

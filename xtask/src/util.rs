@@ -39,10 +39,16 @@ fn non_empty_env(name: &str) -> Option<String> {
 }
 
 /// A `cargo` command: the cargo that runs this xtask (`$CARGO`), in the workspace root.
+///
+/// Without the `CARGO_MANIFEST_DIR` that `cargo run` gave this xtask: build scripts that rerun
+/// when it changes (ring's does) would otherwise be rebuilt, with everything above them, each
+/// time a build alternates between `cargo xtask` and plain `cargo`.
 pub(crate) fn cargo() -> Command {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
-    command.current_dir(workspace_root());
+    command
+        .current_dir(workspace_root())
+        .env_remove("CARGO_MANIFEST_DIR");
     command
 }
 
@@ -125,4 +131,18 @@ pub(crate) fn tail(path: &Path, lines: usize) -> String {
         }
         Err(err) => format!("(cannot read {}: {err})", path.display()),
     }
+}
+
+/// Runs the command with stdin and stderr inherited and returns its stdout; fails unless it
+/// succeeds.
+pub(crate) fn output_checked(command: &mut Command) -> anyhow::Result<String> {
+    println!("$ {}", display(command));
+    let output = command
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("cannot run `{}`", display(command)))?;
+    if !output.status.success() {
+        bail!("`{}` failed ({})", display(command), output.status);
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
