@@ -1,7 +1,8 @@
 //! A Kafka wire-protocol client for bounded, exact reads, built by hand on `kafka-protocol`.
 //!
 //! It does what a snapshot reader needs and no more: find partition leaders, capture end
-//! offsets, fetch offset ranges from every broker at once and decode their record batches
+//! offsets, fetch offset ranges with a fetcher per partition that fetches ahead within a byte
+//! budget (every broker at once, each partition retrying on its own), decode record batches
 //! without copying record data, produce (for tests and demos), and commit offsets for a group
 //! without joining it.
 //!
@@ -49,7 +50,8 @@
 //! - `connection`: one socket to one broker (TCP or TLS through rustls), SASL authentication
 //!   (PLAIN, SCRAM-SHA-256/512), many requests in flight (private).
 //! - [`client`]: [`KafkaClient`]: metadata, leader routing, list-offsets, fetch and the
-//!   [`BoundedReader`], produce, topics, group offsets.
+//!   [`BoundedReader`] with its per-partition fetchers and [`FetchedChunk`]s, produce, topics,
+//!   group offsets.
 
 pub mod client;
 mod connection;
