@@ -344,28 +344,34 @@ async fn a_log_start_moved_past_the_position_is_skipped_or_an_error() {
 
 #[tokio::test]
 async fn a_partition_with_fewer_messages_than_offsets_leaves_its_share_to_the_others() {
-    use futures::TryStreamExt;
     use truthound_kafka::{KafkaDataSource, KafkaDataSourceConfig};
-    use truthound_streaming_core::BaseStreamingDataSource;
+
+    /// (partition, offset) of every message a read of `n` returns, sorted.
+    async fn read_sorted(source: &mut KafkaDataSource, n: usize) -> Vec<(i32, i64)> {
+        use futures::TryStreamExt;
+        use truthound_streaming_core::BaseStreamingDataSource;
+        let batches: Vec<_> = source
+            .read_messages(n)
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        let mut got: Vec<(i32, i64)> = batches
+            .iter()
+            .flatten()
+            .map(|m| (m.partition, m.offset))
+            .collect();
+        got.sort_unstable();
+        got
+    }
 
     let peer = start(Script::Compacted).await;
     // 30 of 40 offsets: 15 each by offsets, but partition 0 holds only 10 messages; partition 1
     // gives the 5 it could not.
     let config = KafkaDataSourceConfig::new(peer.addr.clone(), TOPIC).with_max_messages(30);
     let mut source = KafkaDataSource::new(config).unwrap();
-    let batches: Vec<_> = source
-        .read_messages(30)
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
-    let mut got: Vec<(i32, i64)> = batches
-        .iter()
-        .flatten()
-        .map(|m| (m.partition, m.offset))
-        .collect();
-    got.sort_unstable();
+    let got = read_sorted(&mut source, 30).await;
     let expected: Vec<(i32, i64)> = (0..END)
         .filter(|o| o % 2 == 0)
         .map(|o| (0, o))
@@ -373,18 +379,6 @@ async fn a_partition_with_fewer_messages_than_offsets_leaves_its_share_to_the_ot
         .collect();
     assert_eq!(got, expected);
     // The same read again is the same snapshot.
-    let again: Vec<_> = source
-        .read_messages(30)
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
-    let mut again: Vec<(i32, i64)> = again
-        .iter()
-        .flatten()
-        .map(|m| (m.partition, m.offset))
-        .collect();
-    again.sort_unstable();
+    let again = read_sorted(&mut source, 30).await;
     assert_eq!(again, expected);
 }

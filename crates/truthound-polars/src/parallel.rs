@@ -350,19 +350,13 @@ fn work(
                 if failed.contains(&key) {
                     continue;
                 }
-                let builder = match open.iter().position(|(k, _)| *k == key) {
-                    Some(i) => &mut open[i].1,
-                    None => {
-                        let b = MessageFrameBuilder::new(config, deserializer.clone())
-                            .with_on_malformed(on_malformed);
-                        open.push((key, b));
-                        &mut open
-                            .last_mut()
-                            .map(|(_, b)| b)
-                            .unwrap_or_else(|| unreachable!())
-                    }
-                };
-                if let Err(e) = builder.push_batch(&messages) {
+                let i = open.iter().position(|(k, _)| *k == key).unwrap_or_else(|| {
+                    let b = MessageFrameBuilder::new(config, deserializer.clone())
+                        .with_on_malformed(on_malformed);
+                    open.push((key, b));
+                    open.len() - 1
+                });
+                if let Err(e) = open[i].1.push_batch(&messages) {
                     open.retain(|(k, _)| *k != key);
                     failed.push(key);
                     let mut first = first_error.lock().unwrap_or_else(|p| p.into_inner());

@@ -417,7 +417,8 @@ impl BoundedReader {
         self.partitions.iter().all(PartitionState::done)
     }
 
-    fn start(&mut self) -> &mut mpsc::UnboundedReceiver<Event> {
+    /// Starts the fetchers of the unfinished partitions, once.
+    fn start(&mut self) {
         if self.events.is_none() {
             let active = self.partitions.iter().filter(|p| !p.done()).count().max(1);
             let budget_bytes = self
@@ -449,8 +450,6 @@ impl BoundedReader {
             self.events = Some(rx);
             self.running = Some((fetcher, tx));
         }
-        self.events
-            .get_or_insert_with(|| mpsc::unbounded_channel().1)
     }
 
     /// The next fetched chunk of any unfinished partition, as soon as one arrives; `None` once
@@ -469,7 +468,11 @@ impl BoundedReader {
             if self.is_done() {
                 return Ok(None);
             }
-            let Some(event) = self.start().recv().await else {
+            self.start();
+            let Some(events) = self.events.as_mut() else {
+                return Ok(None);
+            };
+            let Some(event) = events.recv().await else {
                 return Err(Error::UnexpectedResponse(format!(
                     "{}: the fetchers stopped before the read was done",
                     self.topic

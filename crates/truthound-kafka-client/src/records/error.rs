@@ -54,12 +54,14 @@ pub enum RecordsError {
 
     /// The batch decompresses to more than the configured cap.
     #[error(
-        "record batch at offset {base_offset}: decompressed size exceeds the limit of {limit} bytes"
+        "record batch at offset {base_offset}: decompressed size exceeds the limit of {limit} bytes (the per-batch cap, or what the cap on all batches of the fetch left; raise max_decompressed_bytes or max_decompressed_bytes_per_chunk if such batches are expected)"
     )]
     DecompressedTooLarge {
         /// Base offset of the batch.
         base_offset: i64,
-        /// The cap, [`DecodeOptions::max_decompressed_bytes`](super::DecodeOptions::max_decompressed_bytes).
+        /// The cap that applied: [`DecodeOptions::max_decompressed_bytes`](super::DecodeOptions::max_decompressed_bytes),
+        /// or what [`DecodeOptions::max_total_decompressed_bytes`](super::DecodeOptions::max_total_decompressed_bytes)
+        /// left, whichever was smaller.
         limit: usize,
     },
 
