@@ -36,6 +36,9 @@ enum Script {
     /// later Metadata responses carry another topic id, and the first Fetch answers
     /// UNKNOWN_TOPIC_OR_PARTITION, as a broker does while the topic is gone.
     RecreatedTopic,
+    /// Answer every Fetch with a body whose topic array claims 2^32 - 2 elements in a few
+    /// bytes, as a hostile or broken peer might.
+    HostileArrayLength,
 }
 
 struct Peer {
@@ -127,6 +130,15 @@ async fn serve(
                     .encode(&mut body, version)
                     .unwrap();
             }
+            ApiKey::Fetch if matches!(script, Script::HostileArrayLength) => {
+                fetches.fetch_add(1, Ordering::SeqCst);
+                assert_eq!(version, 12, "the peer offers Fetch up to v12 (flexible)");
+                // throttle_time_ms, error_code, session_id, then the compact `responses`
+                // array's length: the unsigned varint 2^32 - 1, that is 2^32 - 2 elements.
+                body.extend_from_slice(&[0; 10]);
+                body.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f]);
+                body.extend_from_slice(&[0; 3]);
+            }
             ApiKey::Fetch => {
                 let n = fetches.fetch_add(1, Ordering::SeqCst);
                 let mut records = BytesMut::from(&batch()[..]);
@@ -143,6 +155,7 @@ async fn serve(
                         tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
                     }
                     Script::SilentFirstFetch => {}
+                    Script::HostileArrayLength => unreachable!("answered above"),
                     Script::CorruptBatch => {
                         let last = records.len() - 1;
                         records[last] ^= 0xff;
@@ -314,4 +327,24 @@ async fn a_topic_deleted_and_created_again_during_a_read_stops_it() {
             .starts_with("topic \"scripted\" was deleted and created again during the read"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn a_response_claiming_billions_of_elements_is_an_error_not_an_abort() {
+    let peer = start(Script::HostileArrayLength).await;
+    let config = ClientConfig::new([peer.addr.clone()]).with_retry_timeout(Duration::from_secs(1));
+    let client = KafkaClient::connect(config).await.unwrap();
+    let err = client
+        .read_range(TOPIC, 0, 0, 20, FetchOptions::default())
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains(
+            "cannot decode Fetch v12 response: field responses at byte 10 claims a length of \
+             4294967294, but only 3 bytes are left"
+        ),
+        "{msg}"
+    );
+    assert!(peer.fetches.load(Ordering::SeqCst) >= 1);
 }

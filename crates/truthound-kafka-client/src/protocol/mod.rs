@@ -6,6 +6,8 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, ApiVersionsResponse, RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
 
+mod bounds;
+
 /// Errors of the protocol layer: bytes that do not encode or decode as the chosen version.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -209,6 +211,13 @@ pub(crate) fn decode_response<R: Request>(
         <R::Response as HeaderVersion>::header_version(version)
     };
     ResponseHeader::decode(&mut frame, header_version).map_err(err)?;
+    // Every length in the body is checked against the bytes left before kafka-protocol
+    // reserves memory from it.
+    bounds::check(key, version, &frame).map_err(|e| ProtocolError::Decode {
+        api,
+        version,
+        message: e.to_string(),
+    })?;
     let response = <R::Response as Decodable>::decode(&mut frame, version).map_err(err)?;
     if frame.has_remaining() {
         tracing::debug!(
