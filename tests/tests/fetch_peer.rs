@@ -382,3 +382,59 @@ async fn a_partition_with_fewer_messages_than_offsets_leaves_its_share_to_the_ot
     let again = read_sorted(&mut source, 30).await;
     assert_eq!(again, expected);
 }
+
+#[tokio::test]
+async fn latest_n_means_the_last_n_messages_where_offsets_hold_fewer() {
+    use futures::TryStreamExt;
+    use truthound_kafka::{KafkaDataSource, KafkaDataSourceConfig};
+    use truthound_streaming_core::{AutoOffsetReset, BaseStreamingDataSource};
+
+    /// (partition, offset) of every message a read of the most recent `n` returns, in the
+    /// order the stream gives them.
+    async fn latest(addr: &str, n: usize) -> Vec<(i32, i64)> {
+        let mut config = KafkaDataSourceConfig::new(addr, TOPIC).with_max_messages(n);
+        config.streaming.auto_offset_reset = AutoOffsetReset::Latest;
+        let mut source = KafkaDataSource::new(config).unwrap();
+        let batches: Vec<_> = source
+            .read_messages(n)
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        batches
+            .iter()
+            .flatten()
+            .map(|m| (m.partition, m.offset))
+            .collect()
+    }
+    fn sorted(mut v: Vec<(i32, i64)>) -> Vec<(i32, i64)> {
+        v.sort_unstable();
+        v
+    }
+
+    let peer = start(Script::Compacted).await;
+    // 12: six each. Partition 0's last six offsets hold three messages (14, 16, 18), so the
+    // read goes back until it has its six: 8..18.
+    let got = latest(&peer.addr, 12).await;
+    let expected: Vec<(i32, i64)> = (8..END)
+        .filter(|o| o % 2 == 0)
+        .map(|o| (0, o))
+        .chain((14..END).map(|o| (1, o)))
+        .collect();
+    assert_eq!(sorted(got.clone()), expected);
+    // No message twice: the stream held exactly the expected messages.
+    assert_eq!(got.len(), expected.len());
+    // 26: thirteen each, but partition 0 holds ten messages in all; partition 1 gives the
+    // other three from before its last thirteen offsets: 4..20.
+    let got = sorted(latest(&peer.addr, 26).await);
+    let expected: Vec<(i32, i64)> = (0..END)
+        .filter(|o| o % 2 == 0)
+        .map(|o| (0, o))
+        .chain((4..END).map(|o| (1, o)))
+        .collect();
+    assert_eq!(got, expected);
+    // More than there are: everything, once.
+    let got = sorted(latest(&peer.addr, 100).await);
+    assert_eq!(got.len(), 30);
+}

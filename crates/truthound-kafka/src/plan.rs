@@ -26,6 +26,11 @@ pub struct PartitionPlan {
     pub end: i64,
     /// The most messages taken from this partition.
     pub quota: usize,
+    /// For a read of the most recent messages: the log start. Where `start..end` holds fewer
+    /// messages than `quota` (compaction gaps, transaction markers, aborted records), the read
+    /// goes on with the offsets before `start`, down to this one, so it returns the last
+    /// messages, not the last offsets. `None` for reads forward from a start.
+    pub extend_back_to: Option<i64>,
 }
 
 /// Shares `budget` messages among partitions holding `available` messages each: every
@@ -88,12 +93,16 @@ pub fn plan_from_starts(
                 // than offsets; the read goes on to the captured end and stops at the quota.
                 end: b.end,
                 quota: quota as usize,
+                extend_back_to: None,
             }
         })
         .collect()
 }
 
-/// Plans the most recent `limit` messages before the captured ends, shared fairly.
+/// Plans the most recent `limit` messages before the captured ends, shared fairly by what each
+/// partition holds. Each partition first reads its share's worth of offsets before its end;
+/// [`PartitionPlan::extend_back_to`] lets the read go further back where those offsets hold
+/// fewer messages.
 pub fn plan_latest(bounds: &[PartitionBounds], limit: usize) -> Vec<PartitionPlan> {
     let available: BTreeMap<i32, u64> = bounds
         .iter()
@@ -109,6 +118,7 @@ pub fn plan_latest(bounds: &[PartitionBounds], limit: usize) -> Vec<PartitionPla
                 start: (b.end - quota as i64).max(b.beginning),
                 end: b.end,
                 quota: quota as usize,
+                extend_back_to: Some(b.beginning),
             }
         })
         .collect()
@@ -181,13 +191,15 @@ mod tests {
                     partition: 0,
                     start: 85,
                     end: 100,
-                    quota: 15
+                    quota: 15,
+                    extend_back_to: Some(0)
                 },
                 PartitionPlan {
                     partition: 1,
                     start: 90,
                     end: 95,
-                    quota: 5
+                    quota: 5,
+                    extend_back_to: Some(90)
                 },
             ]
         );
@@ -207,7 +219,8 @@ mod tests {
                 partition: 0,
                 start: 10,
                 end: 20,
-                quota: 10
+                quota: 10,
+                extend_back_to: None
             }
         );
         let starts = BTreeMap::from([(0, 50)]);
@@ -217,7 +230,8 @@ mod tests {
                 partition: 0,
                 start: 20,
                 end: 20,
-                quota: 0
+                quota: 0,
+                extend_back_to: None
             }
         );
     }

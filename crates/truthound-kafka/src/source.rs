@@ -439,6 +439,7 @@ impl KafkaDataSource {
                             start: (b.end - q as i64).max(b.beginning),
                             end: b.end,
                             quota: q as usize,
+                            extend_back_to: Some(b.beginning),
                         }
                     }))
                     .collect();
@@ -700,9 +701,13 @@ impl Read {
             .map(|p| p.partition)
             .collect();
         let taken = plan.iter().map(|p| (p.partition, 0)).collect();
+        // A read of the most recent messages can go back to the log start.
         let available = plan
             .iter()
-            .map(|p| (p.partition, (p.end - p.start).max(0) as u64))
+            .map(|p| {
+                let from = p.extend_back_to.unwrap_or(p.start).min(p.start);
+                (p.partition, (p.end - from).max(0) as u64)
+            })
             .collect();
         let total = plan.iter().map(|p| p.quota as u64).sum();
         Self {
@@ -738,6 +743,12 @@ impl Read {
             let quota = (share as usize).saturating_sub(taken);
             self.quota.insert(partition, quota);
             if quota > 0 && !self.ended.contains(&partition) && self.finished.remove(&partition) {
+                if self.can_extend_back(partition) {
+                    if !self.extend_back(partition) {
+                        self.finished.insert(partition);
+                    }
+                    continue;
+                }
                 let from = self
                     .reached
                     .lock()
@@ -757,6 +768,44 @@ impl Read {
                 }
             }
         }
+    }
+
+    /// Whether `partition` is read for its most recent messages and has offsets left before
+    /// the part read so far.
+    fn can_extend_back(&self, partition: i32) -> bool {
+        self.plan
+            .iter()
+            .find(|p| p.partition == partition)
+            .is_some_and(|p| p.extend_back_to.is_some_and(|floor| p.start > floor))
+    }
+
+    /// Reads the `quota` offsets before what `partition` has read so far (down to the log
+    /// start): a read of the most recent messages whose offsets held fewer messages than its
+    /// share (compaction gaps, transaction markers, aborted records) goes back for the rest.
+    /// Those messages arrive after the partition's later ones; the frame builder places them
+    /// by offset.
+    fn extend_back(&mut self, partition: i32) -> bool {
+        let quota = self.quota.get(&partition).copied().unwrap_or(0);
+        let Some(plan) = self.plan.iter_mut().find(|p| p.partition == partition) else {
+            return false;
+        };
+        let Some(floor) = plan.extend_back_to else {
+            return false;
+        };
+        if quota == 0 || plan.start <= floor {
+            return false;
+        }
+        let low = plan
+            .start
+            .saturating_sub(i64::try_from(quota).unwrap_or(i64::MAX))
+            .max(floor);
+        *self.generation.entry(partition).or_default() += 1;
+        if !self.reader.refetch_partition(partition, low, plan.start) {
+            return false;
+        }
+        plan.start = low;
+        self.finished.remove(&partition);
+        true
     }
 
     fn timeout_error(&self, last_error: Option<String>) -> KafkaDataSourceError {
@@ -886,12 +935,19 @@ impl Read {
             let quota_left = *quota;
             *self.taken.entry(partition).or_default() += messages.len();
             if let Some(last) = messages.last() {
-                self.reached
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(partition, last.offset + 1);
+                // Earlier offsets read later (see `extend_back`) do not move it back.
+                let mut reached = self.reached.lock().unwrap_or_else(|p| p.into_inner());
+                let at = reached.entry(partition).or_insert(last.offset + 1);
+                *at = (*at).max(last.offset + 1);
             }
-            if decoded.last {
+            if decoded.last && self.can_extend_back(partition) {
+                // The offsets read so far of a partition read for its most recent messages
+                // are done: take the rest of its share from the offsets before them, or keep
+                // them for later, should another partition fall short.
+                if quota_left == 0 || !self.extend_back(partition) {
+                    self.finished.insert(partition);
+                }
+            } else if decoded.last {
                 self.ended.insert(partition);
                 self.finished.insert(partition);
                 let gave = self.taken.get(&partition).copied().unwrap_or(0) as u64;

@@ -98,9 +98,10 @@ fn build_one(
 }
 
 /// Messages of one partition decoded by one builder: a segment is the partition's next
-/// [`SEGMENT_MESSAGES`] messages, so segments, and the frame, do not depend on how the
-/// messages were batched or on which thread decoded them.
-type SegmentKey = (i32, u64);
+/// [`SEGMENT_MESSAGES`] messages of a run of rising offsets, so segments, and the frame, do not
+/// depend on how the messages were batched or on which thread decoded them. The key is the
+/// partition, the segment's first offset and a sequence number (for runs that repeat offsets).
+type SegmentKey = (i32, i64, u64);
 
 /// Messages per segment.
 pub const SEGMENT_MESSAGES: usize = 64 * 1024;
@@ -126,7 +127,7 @@ struct Workers {
 /// Each partition's messages are cut into segments of [`SEGMENT_MESSAGES`]; each segment is
 /// decoded by its own [`MessageFrameBuilder`] on one of the worker threads, while the caller
 /// goes on reading. [`finish`](Self::finish) stacks the segments' frames in order of
-/// partition, then offset (the order the messages of each partition were pushed in), with their
+/// partition, then offset (each run of rising offsets placed by its first offset), with their
 /// types reconciled (see `build_parallel`). The frame is the same whatever the batching and
 /// the thread timing, so two builds of the same messages are equal; each segment is one Arrow
 /// chunk.
@@ -163,11 +164,22 @@ pub struct ParallelFrameBuilder {
     on_malformed: truthound_streaming_core::OnMalformed,
     threads: usize,
     workers: Option<Workers>,
-    /// Per partition: the open segment, the messages in it, and its worker.
-    open: std::collections::BTreeMap<i32, (u64, usize, usize)>,
+    /// Per partition: the open segment, the messages in it, its worker, and the offset of the
+    /// last message pushed.
+    open: std::collections::BTreeMap<i32, OpenSegment>,
     next_worker: usize,
+    next_seq: u64,
     first_error: FirstError,
     segment_messages: usize,
+}
+
+/// The segment a partition's next messages go to.
+#[derive(Debug, Clone, Copy)]
+struct OpenSegment {
+    key: SegmentKey,
+    messages: usize,
+    worker: usize,
+    last_offset: i64,
 }
 
 impl std::fmt::Debug for ParallelFrameBuilder {
@@ -194,6 +206,7 @@ impl ParallelFrameBuilder {
             workers: None,
             open: std::collections::BTreeMap::new(),
             next_worker: 0,
+            next_seq: 0,
             first_error: FirstError::default(),
             segment_messages: SEGMENT_MESSAGES,
         }
@@ -258,8 +271,10 @@ impl ParallelFrameBuilder {
         Ok(())
     }
 
-    /// Hands a batch of messages to the workers. Messages of one partition must come in
-    /// offset order; partitions may interleave.
+    /// Hands a batch of messages to the workers. Messages of one partition come in runs of
+    /// rising offsets (partitions may interleave); a run that starts at or below the last offset
+    /// pushed for its partition, as when a read goes back for earlier offsets, begins a segment
+    /// of its own, placed by its offsets.
     ///
     /// # Errors
     /// With `on_malformed = error`, a record that failed to decode in an earlier batch.
@@ -270,27 +285,45 @@ impl ParallelFrameBuilder {
         let mut rest = batch;
         while !rest.is_empty() {
             let partition = rest[0].partition;
-            let run = rest.iter().take_while(|m| m.partition == partition).count();
-            let (seq, count, worker) = match self.open.get(&partition) {
-                Some(&open) => open,
-                None => {
-                    let w = self.next_worker;
-                    self.next_worker = (w + 1) % self.threads;
-                    (0, 0, w)
+            let run = 1 + rest
+                .windows(2)
+                .take_while(|w| w[1].partition == partition && w[1].offset > w[0].offset)
+                .count();
+            let open = match self.open.get(&partition) {
+                Some(open) if rest[0].offset > open.last_offset => *open,
+                stale => {
+                    if let Some(open) = stale.copied() {
+                        self.send(open.worker, Job::Close(open.key)).await?;
+                    }
+                    let worker = self.next_worker;
+                    self.next_worker = (worker + 1) % self.threads;
+                    self.next_seq += 1;
+                    OpenSegment {
+                        key: (partition, rest[0].offset, self.next_seq),
+                        messages: 0,
+                        worker,
+                        last_offset: rest[0].offset,
+                    }
                 }
             };
-            let take = run.min(self.segment_messages - count);
+            let take = run.min(self.segment_messages - open.messages);
             let tail = rest.split_off(take);
             let piece = std::mem::replace(&mut rest, tail);
-            let key = (partition, seq);
-            self.send(worker, Job::Push(key, piece)).await?;
-            if count + take == self.segment_messages {
-                self.send(worker, Job::Close(key)).await?;
-                let w = self.next_worker;
-                self.next_worker = (w + 1) % self.threads;
-                self.open.insert(partition, (seq + 1, 0, w));
+            let last_offset = piece[piece.len() - 1].offset;
+            self.send(open.worker, Job::Push(open.key, piece)).await?;
+            if open.messages + take == self.segment_messages {
+                self.send(open.worker, Job::Close(open.key)).await?;
+                // The partition's next message opens the next segment, on the next worker.
+                self.open.remove(&partition);
             } else {
-                self.open.insert(partition, (seq, count + take, worker));
+                self.open.insert(
+                    partition,
+                    OpenSegment {
+                        messages: open.messages + take,
+                        last_offset,
+                        ..open
+                    },
+                );
             }
         }
         Ok(())

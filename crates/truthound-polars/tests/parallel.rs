@@ -245,3 +245,38 @@ fn nothing_pushed_is_an_empty_frame() {
     assert_eq!(snapshot.frame.shape(), (0, 0));
     assert_eq!(snapshot.report.rows, 0);
 }
+
+#[test]
+fn runs_of_earlier_offsets_pushed_later_are_placed_by_offset() {
+    // A read of the most recent messages that goes back for earlier offsets: partition 0's
+    // offsets 40..60 come first, then 20..40, then 0..20, with partition 1 in between; types
+    // change between the runs.
+    let msg = |p: i32, o: i64| {
+        let json = if o < 20 {
+            format!(r#"{{"n": {o}, "early": true}}"#)
+        } else {
+            format!(r#"{{"n": {o}.5}}"#)
+        };
+        RawMessage::new("t", p, o, Some(json.into_bytes().into()))
+    };
+    let arrival: Vec<RawMessage> = (40..60)
+        .map(|o| msg(0, o))
+        .chain((0..30).map(|o| msg(1, o)))
+        .chain((20..40).map(|o| msg(0, o)))
+        .chain((30..60).map(|o| msg(1, o)))
+        .chain((0..20).map(|o| msg(0, o)))
+        .collect();
+    let config = StreamingDataSourceConfig::default().with_include_metadata(true);
+    let snapshot = assert_streamed_same(&config, &arrival);
+    let offsets: Vec<i64> = snapshot
+        .frame
+        .column("_kafka_offset")
+        .unwrap()
+        .as_materialized_series()
+        .i64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    let expected: Vec<i64> = (0..60).chain(0..60).collect();
+    assert_eq!(offsets, expected);
+}

@@ -412,6 +412,43 @@ impl BoundedReader {
         true
     }
 
+    /// Reads `partition` over `start..end` in place of its range, once it reached its end or
+    /// was finished: for example the offsets before its range, when a read of the most recent
+    /// messages found fewer messages there than it needs. Returns whether a fetcher was
+    /// started: not for an unknown partition, one still being read, or an empty range.
+    pub fn refetch_partition(&mut self, partition: i32, start: i64, end: i64) -> bool {
+        let Some(st) = self
+            .partitions
+            .iter_mut()
+            .find(|p| p.range.partition == partition)
+        else {
+            return false;
+        };
+        if !st.done() || start >= end {
+            return false;
+        }
+        if let Some(task) = st.task.take() {
+            task.abort();
+        }
+        st.range = PartitionRange {
+            partition,
+            start,
+            end,
+        };
+        st.finished = false;
+        st.position = start;
+        st.epoch += 1;
+        if let Some((fetcher, tx)) = &self.running {
+            st.task = Some(tokio::spawn(fetch_partition(
+                fetcher.clone(),
+                st.range,
+                st.epoch,
+                tx.clone(),
+            )));
+        }
+        true
+    }
+
     /// Whether every partition reached its end.
     pub fn is_done(&self) -> bool {
         self.partitions.iter().all(PartitionState::done)
