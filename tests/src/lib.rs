@@ -108,6 +108,37 @@ pub fn python() -> PathBuf {
     path
 }
 
+/// The codecs of the record batches stored in `partition` of `topic` below `end`, read from
+/// the batch headers on the wire (not from the decoded records), in offset order.
+///
+/// # Panics
+/// When the read fails: this is test code.
+pub async fn codecs_on_the_wire(
+    client: &truthound_kafka_client::KafkaClient,
+    topic: &str,
+    partition: i32,
+    end: i64,
+) -> Vec<truthound_kafka_client::Compression> {
+    use truthound_kafka_client::{BoundedReader, FetchOptions, PartitionRange};
+    let mut reader = BoundedReader::new(
+        client.clone(),
+        topic.to_owned(),
+        vec![PartitionRange {
+            partition,
+            start: 0,
+            end,
+        }],
+        FetchOptions::default(),
+    );
+    let mut codecs = Vec::new();
+    while let Some(chunk) = reader.next_chunk().await.expect("fetch the partition") {
+        for header in chunk.batch_headers() {
+            codecs.push(header.compression().expect("a known codec"));
+        }
+    }
+    codecs
+}
+
 /// A topic name that no other call returns, in this process or another: `prefix`, then the
 /// process id, a counter and the current time in nanoseconds, joined by `-`.
 ///

@@ -12,7 +12,7 @@ use truthound_kafka_client::{
     ClientConfig, Compression, FetchOptions, IsolationLevel, KafkaClient, ProduceOptions,
     ProduceRecord, RecordHeader,
 };
-use truthound_tests::{broker_address, python, unique_topic};
+use truthound_tests::{broker_address, codecs_on_the_wire, python, unique_topic};
 
 const COUNT: usize = 600;
 const PARTITIONS: i32 = 3;
@@ -121,6 +121,14 @@ async fn records_librdkafka_produced_read_back_exactly() {
                 );
             }
             seen += records.len();
+            // librdkafka compressed what it sent with that codec: every batch on the wire says so.
+            let codecs = codecs_on_the_wire(&client, &topic, partition, end).await;
+            assert!(!codecs.is_empty(), "{codec}: batches of {partition}");
+            let want: Compression = codec.parse().unwrap();
+            assert!(
+                codecs.iter().all(|c| *c == want),
+                "{codec}: batches of {partition} were {codecs:?}"
+            );
         }
         assert_eq!(seen, COUNT, "{codec}: all records read back");
     }
@@ -159,6 +167,14 @@ async fn records_we_produce_read_back_exactly_in_librdkafka() {
                     .await
                     .unwrap();
             }
+        }
+        for (p, records) in &by_partition {
+            let codecs = codecs_on_the_wire(&client, &topic, *p, records.len() as i64).await;
+            assert_eq!(
+                codecs,
+                vec![codec; records.len().div_ceil(100)],
+                "{codec}: batches of {p}"
+            );
         }
         let mut c = peer();
         c.args(["consume", &broker_address(), &topic, &COUNT.to_string()]);

@@ -9,7 +9,7 @@ use truthound_kafka_client::{
     ClientConfig, Compression, Error, FetchOptions, IsolationLevel, KafkaClient, OffsetSpec,
     PartitionRange, ProduceOptions, ProduceRecord, Record,
 };
-use truthound_tests::{broker_address, unique_topic};
+use truthound_tests::{broker_address, codecs_on_the_wire, unique_topic};
 
 async fn client() -> KafkaClient {
     KafkaClient::connect(ClientConfig::new([broker_address()]))
@@ -113,6 +113,9 @@ async fn every_codec_round_trips_across_partitions() {
                 assert_eq!(g.offset, i as i64);
                 assert_same(g, w);
             }
+            // The broker stored two batches, each compressed with the codec asked for.
+            let codecs = codecs_on_the_wire(&client, &topic, *partition, 100).await;
+            assert_eq!(codecs, [codec, codec], "{codec}: batches of {partition}");
         }
         client.delete_topic(&topic).await.unwrap();
     }

@@ -14,7 +14,8 @@ use tokio::task::JoinHandle;
 
 use super::{Error, KafkaClient, Result, SHORT_WAIT};
 use crate::records::{
-    AbortedTransaction, DecodeOptions, Record, decode_record_batches, scan_record_batches,
+    AbortedTransaction, BatchHeader, DecodeOptions, Record, decode_record_batches,
+    scan_record_batches,
 };
 
 /// Which records a read sees.
@@ -175,6 +176,22 @@ impl FetchedChunk {
     /// Bytes of record batches in the chunk.
     pub fn len_bytes(&self) -> usize {
         self.data.len()
+    }
+
+    /// The headers of the chunk's complete record batches, as the broker stored them (codec,
+    /// producer, offsets, record counts), read without checking CRCs or decompressing. A
+    /// truncated last batch, or bytes that are no batch header, end the list.
+    pub fn batch_headers(&self) -> Vec<BatchHeader> {
+        let mut headers = Vec::new();
+        let mut rest = &self.data[..];
+        while let Ok(Some(header)) = BatchHeader::parse(rest) {
+            let Some(next) = rest.get(header.total_len()..) else {
+                break;
+            };
+            headers.push(header);
+            rest = next;
+        }
+        headers
     }
 
     /// Decodes the chunk's records within the partition's range. Keys and values are slices of
