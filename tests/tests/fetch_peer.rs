@@ -42,6 +42,9 @@ enum Script {
     LogStartAt5,
     /// Partition 0 holds messages at even offsets only (compacted): 10 messages in 20 offsets.
     Compacted,
+    /// Partition 0 is one batch of 20 records of 110 kB (2.2 MB), cut at the fetch's
+    /// `partition_max_bytes` as a broker cuts its response at `max_bytes`.
+    OneBigBatch,
 }
 
 /// One Fetch as the peer saw it.
@@ -49,6 +52,7 @@ enum Script {
 struct Seen {
     partition: i32,
     offset: i64,
+    max_bytes: i32,
     at: Instant,
 }
 
@@ -79,6 +83,16 @@ fn compacted_from(offset: i64) -> Bytes {
         )
         .with_offset_deltas(kept.iter().map(|o| (o - offset) as i32).collect())
         .with_last_offset_delta((END - 1 - offset) as i32)
+        .finish()
+        .unwrap()
+}
+
+/// Partition 0's only batch under [`Script::OneBigBatch`].
+fn big_batch() -> Bytes {
+    RecordBatchBuilder::new(0)
+        .with_records(
+            (0..END).map(|i| ProduceRecord::new(Bytes::from(vec![b'a' + i as u8; 110_000]))),
+        )
         .finish()
         .unwrap()
 }
@@ -192,6 +206,7 @@ async fn serve(mut socket: TcpStream, port: u16, script: Script, seen: Arc<Mutex
                             seen.push(Seen {
                                 partition,
                                 offset,
+                                max_bytes: p.partition_max_bytes,
                                 at: Instant::now(),
                             });
                             n
@@ -213,6 +228,11 @@ async fn serve(mut socket: TcpStream, port: u16, script: Script, seen: Arc<Mutex
                             }
                             Script::Compacted if partition == 0 => {
                                 data.with_records(Some(compacted_from(offset)))
+                            }
+                            Script::OneBigBatch if partition == 0 => {
+                                let batch = big_batch();
+                                let cut = batch.len().min(p.partition_max_bytes as usize);
+                                data.with_records(Some(batch.slice(..cut)))
                             }
                             _ => data.with_records(Some(records_from(offset))),
                         }
@@ -437,4 +457,31 @@ async fn latest_n_means_the_last_n_messages_where_offsets_hold_fewer() {
     // More than there are: everything, once.
     let got = sorted(latest(&peer.addr, 100).await);
     assert_eq!(got.len(), 30);
+}
+
+#[tokio::test]
+async fn a_batch_larger_than_the_fetch_size_doubles_it_until_the_batch_fits() {
+    let peer = start(Script::OneBigBatch).await;
+    let client = KafkaClient::connect(ClientConfig::new([peer.addr.clone()]))
+        .await
+        .unwrap();
+    // A budget of 4 MiB over two partitions: each asks for the 1 MiB minimum at first.
+    let options = FetchOptions {
+        prefetch_bytes: 4 * 1024 * 1024,
+        ..FetchOptions::default()
+    };
+    let mut reader = BoundedReader::new(client, TOPIC, whole(&[0, 1]), options);
+    let [p0, p1] = read_all(&mut reader).await.unwrap();
+    assert_eq!(p0, (0..END).collect::<Vec<_>>());
+    assert_eq!(p1, (0..END).collect::<Vec<_>>());
+    // 1 MiB and 2 MiB cut the 2.2 MB batch: the same offset again with twice the size, until
+    // 4 MiB holds it.
+    let fetches: Vec<(i64, i32)> = peer
+        .fetches_of(0)
+        .iter()
+        .map(|s| (s.offset, s.max_bytes))
+        .collect();
+    const MIB: i32 = 1024 * 1024;
+    assert_eq!(fetches, [(0, MIB), (0, 2 * MIB), (0, 4 * MIB)]);
+    assert!(big_batch().len() > 2 * MIB as usize);
 }
