@@ -585,19 +585,71 @@ fn everything_decodes() {
     );
 }
 
+/// Where each field of [`everything_datum`] starts.
+const FIELD_STARTS: [(usize, &str); 19] = [
+    (0, "b"),
+    (1, "i"),
+    (3, "l"),
+    (11, "f"),
+    (15, "d"),
+    (23, "by"),
+    (27, "s"),
+    (32, "e"),
+    (33, "fx"),
+    (36, "a"),
+    (42, "m"),
+    (47, "u"),
+    (49, "dt"),
+    (50, "tm"),
+    (53, "ts"),
+    (55, "dec"),
+    (58, "bd"),
+    (62, "dur"),
+    (74, "id"),
+];
+
 #[test]
 fn every_truncation_fails() {
     let datum = everything_datum();
+    // The uuid, last: a length byte and 36 characters.
+    assert_eq!(datum.len(), 74 + 1 + 36);
     let deserializer = AvroDeserializer::from_schema_json(EVERYTHING).unwrap();
     for len in 0..datum.len() {
         let err = deserializer
             .deserialize(&datum[..len])
             .expect_err("a strict prefix is never a whole datum");
+        // The field the datum was cut in: the last one starting at or before the cut.
+        let field = FIELD_STARTS
+            .iter()
+            .rev()
+            .find(|(start, _)| *start <= len)
+            .map(|(_, name)| *name)
+            .unwrap();
+        let text = err.to_string();
         assert!(
-            err.reason().starts_with("unexpected end of data reading ")
-                || err.reason().contains("cannot fit"),
-            "prefix of {len} bytes: {err}"
+            text.contains(&format!("(in `{field}")),
+            "prefix of {len} bytes: {text}"
         );
+        // Block counts are checked against the bytes left before items are read: a cut right
+        // after the count of the array's (2 items) or the map's (1 item) block says so; every
+        // other cut is the end of data in the value being read.
+        if [37, 38, 43, 44].contains(&len) {
+            let block = if field == "a" {
+                "an array block of 2"
+            } else {
+                "a map block of 1"
+            };
+            assert!(
+                err.reason()
+                    .starts_with(&format!("{block} items cannot fit")),
+                "prefix of {len} bytes: {text}"
+            );
+        } else {
+            assert!(
+                err.reason().starts_with("unexpected end of data reading "),
+                "prefix of {len} bytes: {text}"
+            );
+        }
     }
 }
 
