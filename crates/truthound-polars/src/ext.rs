@@ -76,6 +76,13 @@ pub trait PolarsSourceExt: BaseStreamingDataSource {
     /// # Errors
     /// An invalid configuration and source errors.
     async fn get_schema(&mut self) -> Result<Schema>;
+
+    /// Reads the schema sample (the first `schema_sample_size` records, malformed ones skipped)
+    /// into a frame, as [`get_schema`](Self::get_schema) does before it keeps only the schema.
+    ///
+    /// # Errors
+    /// As [`get_schema`](Self::get_schema).
+    async fn schema_sample(&mut self) -> Result<Snapshot>;
 }
 
 /// Reads up to `limit` records from the snapshot start into a builder.
@@ -122,7 +129,11 @@ impl<T: BaseStreamingDataSource + ?Sized> PolarsSourceExt for T {
     }
 
     async fn get_schema(&mut self) -> Result<Schema> {
+        Ok(self.schema_sample().await?.schema())
+    }
+
+    async fn schema_sample(&mut self) -> Result<Snapshot> {
         let limit = self.config().schema_sample_limit();
-        Ok(read_snapshot(self, limit, true).await?.schema())
+        read_snapshot(self, limit, true).await
     }
 }

@@ -1,0 +1,413 @@
+"""Bounded, exact snapshots of Kafka topics as polars DataFrames.
+
+The API of Truthound's streaming data sources (``truthound.datasources.streaming``), names and
+signatures unchanged, on a Rust engine: fetches run ahead while records are decoded on every
+core, and the frame comes over through the Arrow C stream interface, without a copy.
+
+Every ``..._async`` method has a blocking counterpart without the suffix; those release the GIL
+and stop at Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from typing import (
+    Any,
+    AsyncIterator,
+    Dict,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+    Union,
+)
+
+import polars as pl
+
+from . import _native
+from ._native import (
+    AvroDeserializer,
+    DeserializationError,
+    JSONDeserializer,
+    KafkaConnectionError,
+    KafkaDataSourceError,
+    StreamingDataSourceError,
+)
+
+__version__: str = _native.__version__
+
+__all__ = [
+    "AvroDeserializer",
+    "BaseStreamingDataSource",
+    "DecodeReport",
+    "DeserializationError",
+    "JSONDeserializer",
+    "KafkaConnectionError",
+    "KafkaDataSource",
+    "KafkaDataSourceConfig",
+    "KafkaDataSourceError",
+    "MessageDeserializer",
+    "SkippedMessage",
+    "StreamingDataSourceConfig",
+    "StreamingDataSourceError",
+    "from_kafka",
+]
+
+
+def _to_polars(stream: Any) -> pl.DataFrame:
+    """A polars DataFrame from an object with ``__arrow_c_stream__``."""
+    try:
+        frame = pl.DataFrame(stream)
+    except TypeError:  # polars without the PyCapsule interface in its constructor
+        import pyarrow as pa  # type: ignore[import-not-found]
+
+        frame = pl.from_arrow(pa.table(stream))  # type: ignore[assignment]
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+class MessageDeserializer(abc.ABC):
+    """Decodes one message payload into a Python value (custom formats in Python)."""
+
+    @abc.abstractmethod
+    def deserialize(self, data: bytes) -> Any:
+        """The value of ``data``; raise :class:`DeserializationError` when it is not valid."""
+
+
+MessageDeserializer.register(JSONDeserializer)
+MessageDeserializer.register(AvroDeserializer)
+
+
+@dataclasses.dataclass
+class StreamingDataSourceConfig:
+    """What every streaming source shares: how many messages, how long, what to include."""
+
+    max_messages: int = 10000
+    consume_timeout: float = 30.0
+    auto_offset_reset: str = "earliest"
+    key_deserializer: str = "string"
+    include_key: bool = True
+    include_headers: bool = False
+    deserializer_type: str = "json"
+    include_metadata: bool = False
+    metadata_prefix: str = "_kafka_"
+    schema_sample_size: int = 100
+    on_malformed: str = "skip"
+
+
+@dataclasses.dataclass
+class KafkaDataSourceConfig(StreamingDataSourceConfig):
+    """The configuration of a :class:`KafkaDataSource`, with the spec's fields and defaults.
+
+    Invalid values raise ``ValueError`` naming the field when the object is made. Beyond the
+    spec: ``on_malformed`` (``"skip"`` or ``"error"``), ``isolation_level``,
+    ``start_timestamp`` (ms since the epoch), ``avro_schema`` (a writer schema, dict or JSON),
+    and the schema registry's ``schema_registry_*`` settings.
+    """
+
+    # Connection
+    bootstrap_servers: str = "localhost:9092"
+    topic: str = ""
+    group_id: Optional[str] = None
+
+    # Security
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: Optional[str] = None
+    sasl_username: Optional[str] = None
+    sasl_password: Optional[str] = dataclasses.field(default=None, repr=False)
+    ssl_cafile: Optional[str] = None
+    ssl_certfile: Optional[str] = None
+    ssl_keyfile: Optional[str] = None
+    allow_plaintext_password: bool = False
+
+    # Partition control
+    partition: Optional[int] = None
+    start_offset: Optional[int] = None
+    end_offset: Optional[int] = None
+    start_timestamp: Optional[int] = None
+    isolation_level: str = "read_committed"
+
+    # Avro
+    avro_schema: Optional[Union[str, Dict[str, Any]]] = None
+    schema_registry_url: Optional[str] = None
+    schema_registry_username: Optional[str] = None
+    schema_registry_password: Optional[str] = dataclasses.field(default=None, repr=False)
+    schema_registry_ssl_cafile: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        _native.validate_config(self._fields())
+
+    def _fields(self) -> Dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+@dataclasses.dataclass(frozen=True)
+class SkippedMessage:
+    """A message left out of a frame because it could not be decoded."""
+
+    partition: int
+    offset: int
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class DecodeReport:
+    """What happened while a frame was decoded: nothing is dropped without a trace."""
+
+    rows: int
+    tombstones: int
+    skipped: List[SkippedMessage]
+    notes: List[Tuple[str, str]]
+
+    @classmethod
+    def _from_native(cls, d: Mapping[str, Any]) -> "DecodeReport":
+        return cls(
+            rows=d["rows"],
+            tombstones=d["tombstones"],
+            skipped=[SkippedMessage(*s) for s in d["skipped"]],
+            notes=list(d["notes"]),
+        )
+
+
+class BaseStreamingDataSource(abc.ABC):
+    """A bounded streaming source: a fixed number of messages read into a polars frame."""
+
+    @property
+    @abc.abstractmethod
+    def name(self) -> str:
+        """A name for messages and reports."""
+
+    @abc.abstractmethod
+    async def to_polars_lazyframe_async(self) -> pl.LazyFrame:
+        """The snapshot as a LazyFrame."""
+
+    async def __aenter__(self) -> "BaseStreamingDataSource":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+class KafkaDataSource(BaseStreamingDataSource):
+    """A bounded, exact snapshot of a Kafka topic.
+
+    Connecting captures each partition's end offset; every read stops there, so the same call on
+    an unchanged topic returns the same rows. Use it as ``async with source:`` (or ``with
+    source:``), which connects and closes.
+    """
+
+    def __init__(self, config: KafkaDataSourceConfig) -> None:
+        self._config = config
+        self._native = _native.NativeSource(config._fields())
+
+    @classmethod
+    def _wrap(cls, native: Any) -> "KafkaDataSource":
+        source = cls.__new__(cls)
+        fields = native.config_fields()
+        config = KafkaDataSourceConfig.__new__(KafkaDataSourceConfig)
+        for f in dataclasses.fields(KafkaDataSourceConfig):
+            default = (
+                f.default_factory()  # type: ignore[misc]
+                if f.default_factory is not dataclasses.MISSING
+                else f.default
+            )
+            setattr(config, f.name, fields.get(f.name, default))
+        source._config = config
+        source._native = native
+        return source
+
+    @classmethod
+    def from_connection_string(
+        cls, connection_string: str, max_messages: Optional[int] = None
+    ) -> "KafkaDataSource":
+        """A source from ``kafka://host:port[,host:port...]/topic[?option=value&...]``."""
+        return cls._wrap(
+            _native.NativeSource.from_connection_string(connection_string, max_messages)
+        )
+
+    @classmethod
+    def from_confluent(
+        cls,
+        bootstrap_servers: str,
+        topic: str,
+        api_key: str,
+        api_secret: str,
+        max_messages: int = 10000,
+    ) -> "KafkaDataSource":
+        """A source for Confluent Cloud: SASL_SSL, PLAIN, the cluster's API key and secret."""
+        return cls._wrap(
+            _native.NativeSource.from_confluent(
+                bootstrap_servers, topic, api_key, api_secret, max_messages
+            )
+        )
+
+    @property
+    def name(self) -> str:
+        return f"kafka:{self._config.topic}"
+
+    @property
+    def config(self) -> KafkaDataSourceConfig:
+        """The source's configuration."""
+        return self._config
+
+    @property
+    def last_report(self) -> Optional[DecodeReport]:
+        """The report of the last frame read: skipped messages with partition, offset and
+        reason, tombstones, type notes. ``None`` before the first read."""
+        report = self._native.last_report()
+        return None if report is None else DecodeReport._from_native(report)
+
+    # Connection
+
+    async def connect_async(self) -> None:
+        """Connects and captures the snapshot's end offsets."""
+        await self._native.connect_async()
+
+    def connect(self) -> None:
+        """Blocking :meth:`connect_async`."""
+        self._native.connect()
+
+    async def close_async(self) -> None:
+        """Closes the connections."""
+        await self._native.close_async()
+
+    def close(self) -> None:
+        """Blocking :meth:`close_async`."""
+        self._native.close()
+
+    async def __aenter__(self) -> "KafkaDataSource":
+        await self.connect_async()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close_async()
+
+    def __enter__(self) -> "KafkaDataSource":
+        self.connect()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # Frames and schemas
+
+    async def to_polars_dataframe_async(self) -> pl.DataFrame:
+        """The snapshot (up to ``max_messages``) as a DataFrame."""
+        return _to_polars(await self._native.frame_async())
+
+    def to_polars_dataframe(self) -> pl.DataFrame:
+        """Blocking :meth:`to_polars_dataframe_async`."""
+        return _to_polars(self._native.frame())
+
+    async def to_polars_lazyframe_async(self) -> pl.LazyFrame:
+        """The snapshot as a LazyFrame (the messages are read and decoded now)."""
+        return (await self.to_polars_dataframe_async()).lazy()
+
+    def to_polars_lazyframe(self) -> pl.LazyFrame:
+        """Blocking :meth:`to_polars_lazyframe_async`."""
+        return self.to_polars_dataframe().lazy()
+
+    async def get_schema_async(self) -> pl.Schema:
+        """The columns and types of the first ``schema_sample_size`` messages."""
+        return _to_polars(await self._native.schema_async()).schema
+
+    def get_schema(self) -> pl.Schema:
+        """Blocking :meth:`get_schema_async`."""
+        return _to_polars(self._native.schema()).schema
+
+    # Topic information
+
+    async def _get_topic_info(self) -> Dict[str, Any]:
+        """``{'topic': ..., 'partitions': [...], 'partition_count': n}``."""
+        topic, partitions, count = await self._native.topic_info_async()
+        return {"topic": topic, "partitions": list(partitions), "partition_count": count}
+
+    def get_topic_info(self) -> Dict[str, Any]:
+        """Blocking :meth:`_get_topic_info`."""
+        topic, partitions, count = self._native.topic_info()
+        return {"topic": topic, "partitions": list(partitions), "partition_count": count}
+
+    async def get_topic_offsets_async(self) -> Dict[str, Dict[int, Tuple[int, int]]]:
+        """``{'offsets': {partition: (beginning_offset, end_offset)}}`` of the snapshot."""
+        return {"offsets": dict(await self._native.offsets_async())}
+
+    def get_topic_offsets(self) -> Dict[str, Dict[int, Tuple[int, int]]]:
+        """Blocking :meth:`get_topic_offsets_async`."""
+        return {"offsets": dict(self._native.offsets())}
+
+    # Messages
+
+    async def iter_messages_async(
+        self, batch_size: int = 100, max_messages: Optional[int] = None
+    ) -> AsyncIterator[List[Dict[str, Any]]]:
+        """Batches of at most ``batch_size`` messages (dicts, with the frame's columns), up to
+        ``max_messages`` (the configuration's by default)."""
+        limit = self._config.max_messages if max_messages is None else max_messages
+        batches = self._native.batches(batch_size, limit)
+        while True:
+            stream = await batches.next_async()
+            if stream is None:
+                return
+            yield _to_polars(stream).to_dicts()
+
+    def iter_messages(
+        self, batch_size: int = 100, max_messages: Optional[int] = None
+    ) -> Iterator[List[Dict[str, Any]]]:
+        """Blocking :meth:`iter_messages_async`."""
+        limit = self._config.max_messages if max_messages is None else max_messages
+        batches = self._native.batches(batch_size, limit)
+        while True:
+            stream = batches.next()
+            if stream is None:
+                return
+            yield _to_polars(stream).to_dicts()
+
+    # Consumer groups
+
+    async def commit_offsets_async(self) -> Dict[int, int]:
+        """Commits, for ``group_id``, the position after the last message read; returns it."""
+        return dict(await self._native.commit_async())
+
+    def commit_offsets(self) -> Dict[int, int]:
+        """Blocking :meth:`commit_offsets_async`."""
+        return dict(self._native.commit())
+
+    async def get_committed_offsets_async(self) -> Dict[int, int]:
+        """``{partition: offset}`` committed for ``group_id``."""
+        return dict(await self._native.committed_async())
+
+    def get_committed_offsets(self) -> Dict[int, int]:
+        """Blocking :meth:`get_committed_offsets_async`."""
+        return dict(self._native.committed())
+
+    # Sampling
+
+    async def sample_async(self, n: int = 1000) -> "KafkaDataSource":
+        """A source of the same snapshot with at most ``n`` messages, from its start."""
+        return self.sample(n)
+
+    def sample(self, n: int = 1000) -> "KafkaDataSource":
+        """Blocking :meth:`sample_async`."""
+        return KafkaDataSource._wrap(self._native.sample(n))
+
+    def __repr__(self) -> str:
+        return f"KafkaDataSource({self._config!r})"
+
+
+async def from_kafka(
+    bootstrap_servers: str,
+    topic: str,
+    max_messages: int = 10000,
+    **kwargs: Any,
+) -> KafkaDataSource:
+    """A :class:`KafkaDataSource` from its configuration's fields."""
+    return KafkaDataSource(
+        KafkaDataSourceConfig(
+            bootstrap_servers=bootstrap_servers,
+            topic=topic,
+            max_messages=max_messages,
+            **kwargs,
+        )
+    )
