@@ -1,13 +1,15 @@
 //! `cargo xtask test`: every test of the workspace against a fresh test broker.
 //!
 //! Builds the broker and the interop peer when the cache lacks them, starts an in-memory broker on
-//! a free port, runs `cargo test` with the environment the harness (`truthound-tests`) reads, and
-//! stops the broker whatever the outcome.
+//! a free port, runs `cargo test` with the environment the harness (`truthound-tests`) reads, then
+//! the Python binding's pytest suite (see [`python`]), and stops the broker whatever the outcome.
 
 use std::process::ExitCode;
 
 use crate::broker::{self, OwnedBroker};
 use crate::{peer, util};
+
+mod python;
 
 /// Cargo options that choose packages: with one of them the run is not `--workspace`.
 const PACKAGE_OPTIONS: &[&str] = &["-p", "--package", "--workspace", "--all", "--exclude"];
@@ -159,6 +161,17 @@ pub(crate) fn run_tests(args: &[String]) -> anyhow::Result<bool> {
         drop(step);
         if !status.success() {
             failed.push(format!("`cargo {}` ({status})", run.join(" ")));
+        }
+    }
+    // The Python binding's tests run with the whole workspace, or when its package is chosen.
+    let packages = selected_packages(args);
+    if !args.iter().any(|a| PACKAGE_OPTIONS.contains(&a.as_str())) && packages.is_empty()
+        || packages.iter().any(|p| p == "truthound-python")
+    {
+        match python::run(&python, &broker.address()) {
+            Ok(true) => {}
+            Ok(false) => failed.push("pytest python/tests".to_string()),
+            Err(e) => failed.push(format!("the Python tests ({e:#})")),
         }
     }
     if !failed.is_empty() {

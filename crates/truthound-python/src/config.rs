@@ -68,9 +68,22 @@ pub(crate) fn build(fields: &Bound<'_, PyDict>) -> PyResult<KafkaDataSourceConfi
         }
         options.insert(key.clone(), option_text(&key, &value)?);
     }
-    let mut config = KafkaDataSourceConfig::new(servers, topic)
-        .with_options(&options)
-        .map_err(crate::errors::kafka)?;
+    let mut config = KafkaDataSourceConfig::new(servers, topic);
+    // One at a time, so an error names its field.
+    for (key, value) in options {
+        let one = BTreeMap::from([(key.clone(), value)]);
+        config = config.with_options(&one).map_err(|e| {
+            let message = match e {
+                truthound_kafka::KafkaDataSourceError::InvalidConfig(m) => m,
+                other => other.to_string(),
+            };
+            if message.contains(&key) {
+                PyValueError::new_err(message)
+            } else {
+                PyValueError::new_err(format!("{key}: {message}"))
+            }
+        })?;
+    }
     if let Some(p) = text(fields, "sasl_password")? {
         config.sasl_password = Some(SecretString::from(p));
     }
