@@ -1,0 +1,237 @@
+"""The extension module under ``truthound_streaming``, built from ``crates/truthound-python``.
+
+It does the work the Python classes in ``truthound_streaming`` describe: the Kafka source, frames,
+schemas, single-payload deserializers and the configuration's checks. Blocking calls release the
+GIL and raise ``KeyboardInterrupt`` at Ctrl-C (the operation is dropped and its connections
+close); every ``..._async`` method returns an awaitable that runs on the module's Tokio runtime.
+
+Frames leave the module as :class:`ArrowStream` objects, read through the Arrow PyCapsule
+interface (``__arrow_c_stream__``): ``polars.DataFrame(stream)`` takes the buffers over without a
+copy.
+
+Most code uses ``truthound_streaming.KafkaDataSource``; this module is its engine and keeps no
+promise of stability beyond what that class needs.
+"""
+
+from typing import Any, Awaitable, Dict, List, Optional, Tuple, TypedDict, Union, final
+
+__version__: str
+"""The version of the package (the Rust crate's version)."""
+
+class _Report(TypedDict):
+    """What happened while a frame was decoded, as a dict."""
+
+    rows: int
+    """Rows in the frame."""
+    tombstones: int
+    """Records without a value: they make no row."""
+    skipped: List[Tuple[int, int, str]]
+    """Messages left out because they did not decode: ``(partition, offset, reason)``."""
+    notes: List[Tuple[str, str]]
+    """Notes on column types: ``(column path with dots, note)``."""
+
+# Exceptions
+
+class StreamingDataSourceError(Exception):
+    """Base class of every error of a streaming data source."""
+
+class KafkaDataSourceError(StreamingDataSourceError):
+    """An error of the Kafka data source: a missing topic, a read that ran out of time
+    (``consume_timeout``), a broker error."""
+
+class KafkaConnectionError(KafkaDataSourceError):
+    """The Kafka cluster could not be reached."""
+
+    bootstrap_servers: str
+    """The servers tried, comma-separated as configured. Set on errors the module raises."""
+
+class DeserializationError(StreamingDataSourceError):
+    """A message could not be decoded.
+
+    A source raises it only with ``on_malformed="error"`` (by default such messages are skipped
+    and listed in the report); :class:`JSONDeserializer` and :class:`AvroDeserializer` raise it
+    for a payload that is not valid.
+    """
+
+    partition: Optional[int]
+    """The message's partition; ``None`` when the payload came from no topic (a deserializer's
+    ``deserialize``)."""
+    offset: Optional[int]
+    """The message's offset; ``None`` when the payload came from no topic."""
+    reason: str
+    """Why the payload did not decode."""
+
+# Frames
+
+@final
+class ArrowStream:
+    """A decoded frame, readable once or many times through the Arrow PyCapsule interface:
+    ``polars.DataFrame(stream)``, ``pyarrow.table(stream)``.
+
+    The frame is exported chunk by chunk as struct arrays of its columns, in the newest Arrow
+    layout polars writes (string and binary views); the consumer takes the buffers over and
+    releases them when it is done.
+    """
+
+    def __arrow_c_stream__(self, requested_schema: Optional[object] = None) -> object:
+        """The frame as an ``arrow_array_stream`` PyCapsule. A requested schema is not applied:
+        the frame's own types are exported."""
+
+    @property
+    def height(self) -> int:
+        """Rows in the frame."""
+
+    def report(self) -> _Report:
+        """What happened while the frame was decoded: ``rows``, ``tombstones``, ``skipped`` (a
+        list of ``(partition, offset, reason)``) and ``notes`` (a list of ``(column path,
+        note)``)."""
+
+# The source
+
+@final
+class NativeSource:
+    """The Kafka source behind ``truthound_streaming.KafkaDataSource``.
+
+    Its operations share one connection state and run one at a time; each exists as a blocking
+    call (the GIL released, Ctrl-C honoured) and as ``..._async``, an awaitable.
+    """
+
+    def __new__(cls, fields: Dict[str, Any]) -> "NativeSource":
+        """A source from the fields of a ``KafkaDataSourceConfig`` (``None`` means "not set").
+
+        Raises ``ValueError`` naming the field that is wrong.
+        """
+
+    @staticmethod
+    def from_connection_string(url: str, max_messages: Optional[int] = None) -> "NativeSource":
+        """A source from ``kafka://host:port[,host:port...]/topic[?option=value&...]``.
+
+        Options are configuration field names; passwords are refused (URLs end up in logs and
+        shell history).
+        """
+
+    @staticmethod
+    def from_confluent(
+        bootstrap_servers: str,
+        topic: str,
+        api_key: str,
+        api_secret: str,
+        max_messages: int,
+    ) -> "NativeSource":
+        """A source for Confluent Cloud: SASL_SSL with PLAIN and the cluster's API key and
+        secret."""
+
+    def config_fields(self) -> Dict[str, Any]:
+        """The effective configuration's fields, passwords left out."""
+
+    def connect(self) -> None:
+        """Connects and captures each partition's end offset: the end of the snapshot."""
+
+    def connect_async(self) -> Awaitable[None]:
+        """Awaitable :meth:`connect`."""
+
+    def close(self) -> None:
+        """Closes the connections."""
+
+    def close_async(self) -> Awaitable[None]:
+        """Awaitable :meth:`close`."""
+
+    def frame(self) -> ArrowStream:
+        """Reads the snapshot (up to ``max_messages``) into a frame; its report becomes
+        :meth:`last_report`."""
+
+    def frame_async(self) -> Awaitable[ArrowStream]:
+        """Awaitable :meth:`frame`."""
+
+    def schema(self) -> ArrowStream:
+        """The frame of the first ``schema_sample_size`` messages without rows: its columns and
+        types."""
+
+    def schema_async(self) -> Awaitable[ArrowStream]:
+        """Awaitable :meth:`schema`."""
+
+    def offsets(self) -> Dict[int, Tuple[int, int]]:
+        """``{partition: (beginning_offset, end_offset)}`` of the snapshot."""
+
+    def offsets_async(self) -> Awaitable[Dict[int, Tuple[int, int]]]:
+        """Awaitable :meth:`offsets`."""
+
+    def topic_info(self) -> Tuple[str, List[int], int]:
+        """``(topic, partitions, partition_count)``."""
+
+    def topic_info_async(self) -> Awaitable[Tuple[str, List[int], int]]:
+        """Awaitable :meth:`topic_info`."""
+
+    def commit(self) -> Dict[int, int]:
+        """Commits, for ``group_id``, the position after the last message read; returns it as
+        ``{partition: offset}``."""
+
+    def commit_async(self) -> Awaitable[Dict[int, int]]:
+        """Awaitable :meth:`commit`."""
+
+    def committed(self) -> Dict[int, int]:
+        """``{partition: offset}`` committed for ``group_id``."""
+
+    def committed_async(self) -> Awaitable[Dict[int, int]]:
+        """Awaitable :meth:`committed`."""
+
+    def sample(self, n: int) -> "NativeSource":
+        """A source of the same snapshot with at most ``n`` messages, from its start."""
+
+    def batches(self, batch_size: int, max_messages: int) -> "NativeBatches":
+        """Batches of at most ``batch_size`` messages, up to ``max_messages``, each as a frame,
+        read ahead by a background task. ``ValueError`` when ``batch_size`` is 0."""
+
+    def last_report(self) -> Optional[_Report]:
+        """The report of the last frame read (``None`` before the first): rows, tombstones,
+        skipped messages with partition, offset and reason, type notes."""
+
+@final
+class NativeBatches:
+    """The batches of one :meth:`NativeSource.batches` call, read ahead by a background task."""
+
+    def next(self) -> Optional[ArrowStream]:
+        """The next batch as a frame, ``None`` after the last."""
+
+    def next_async(self) -> Awaitable[Optional[ArrowStream]]:
+        """Awaitable :meth:`next`."""
+
+# Single payloads
+
+@final
+class JSONDeserializer:
+    """Decodes one JSON payload into dicts, lists, str, int, float, bool and None, with the
+    decoder the source uses for whole topics."""
+
+    def __new__(cls, encoding: str = "utf-8") -> "JSONDeserializer":
+        """A deserializer for payloads in ``encoding`` (other encodings than UTF-8 are transcoded
+        first). ``ValueError`` for a codec Python does not know."""
+
+    @property
+    def encoding(self) -> str:
+        """The payloads' text encoding."""
+
+    def deserialize(self, data: bytes) -> Any:
+        """The value of ``data``; :class:`DeserializationError` when it is not valid JSON."""
+
+@final
+class AvroDeserializer:
+    """Decodes one Avro datum (no container, no registry framing) written with a given schema;
+    ``bytes`` and ``fixed`` values become ``bytes``."""
+
+    def __new__(cls, schema: Union[str, Dict[str, Any]]) -> "AvroDeserializer":
+        """A deserializer for datums written with ``schema`` (a dict or its JSON text).
+        ``ValueError`` when the schema is not valid."""
+
+    def deserialize(self, data: bytes) -> Any:
+        """The value of ``data``; :class:`DeserializationError` when it does not match the
+        schema."""
+
+# Functions
+
+def validate_config(fields: Dict[str, Any]) -> None:
+    """Checks a ``KafkaDataSourceConfig``'s fields: ``ValueError`` naming the field that is
+    wrong."""
+
+def check_stream(*args: Any, **kwargs: Any) -> Any:
+    """Data-quality checks on the Rust side (not yet part of the public API)."""
