@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import json
 from typing import (
     Any,
     AsyncIterator,
@@ -20,6 +21,7 @@ from typing import (
     List,
     Mapping,
     Optional,
+    Sequence,
     Tuple,
     Union,
 )
@@ -41,6 +43,10 @@ __version__: str = _native.__version__
 __all__ = [
     "AvroDeserializer",
     "BaseStreamingDataSource",
+    "CheckReport",
+    "Issue",
+    "Sample",
+    "check",
     "DecodeReport",
     "DeserializationError",
     "JSONDeserializer",
@@ -411,3 +417,98 @@ async def from_kafka(
             **kwargs,
         )
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class Sample:
+    """One value that failed a check, with the partition and offset of its message when the
+    frame has the Kafka metadata columns."""
+
+    value: Optional[str]
+    partition: Optional[int] = None
+    offset: Optional[int] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Issue:
+    """A check that found values it rejects."""
+
+    column: str
+    check: str
+    description: str
+    severity: str
+    count: int
+    share: float
+    samples: List[Sample]
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckReport:
+    """What :func:`check` found: rows and columns checked, and the issues."""
+
+    rows: int
+    columns: List[str]
+    checks: int
+    issues: List[Issue]
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The report as plain dicts and lists (JSON-ready)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def _from_json(cls, text: str) -> "CheckReport":
+        d = json.loads(text)
+        return cls(
+            rows=d["rows"],
+            columns=list(d["columns"]),
+            checks=d["checks"],
+            issues=[
+                Issue(
+                    column=i["column"],
+                    check=i["check"],
+                    description=i["description"],
+                    severity=i["severity"],
+                    count=i["count"],
+                    share=i["share"],
+                    samples=[
+                        Sample(s.get("value"), s.get("partition"), s.get("offset"))
+                        for s in i["samples"]
+                    ],
+                )
+                for i in d["issues"]
+            ],
+        )
+
+
+Rules = Mapping[str, Sequence[Union[str, Mapping[str, Any]]]]
+
+
+def check(
+    df: Union[pl.DataFrame, pl.LazyFrame],
+    validators: Optional[Sequence[str]] = None,
+    columns: Optional[Sequence[str]] = None,
+    rules: Optional[Rules] = None,
+    *,
+    metadata_prefix: str = "_kafka_",
+) -> CheckReport:
+    """Checks a frame, with the validation example's argument shapes.
+
+    ``validators`` (``"null"``, ``"type"``) run on ``columns``; ``rules`` maps columns to their
+    rules: ``{"user_id": ["not_null"], "action": [{"type": "allowed_values", "values": [...]}]}``
+    (``not_null``, ``allowed_values``, ``datetime``, ``unique``, ``range``, ``regex``,
+    ``length``; any rule may carry a ``severity``). Unknown columns and rules that do not fit a
+    column's type raise ``ValueError`` before the frame is read. The frame is handed to the Rust
+    checks through the Arrow C stream interface, without a copy.
+    """
+    if isinstance(df, pl.LazyFrame):
+        df = df.collect()
+    exporter = getattr(df, "__arrow_c_stream__", None)
+    capsule = exporter() if exporter is not None else df.to_arrow().__arrow_c_stream__()
+    text = _native.check_stream(
+        capsule,
+        validators=None if validators is None else list(validators),
+        columns=None if columns is None else list(columns),
+        rules_json=None if rules is None else json.dumps(rules),
+        metadata_prefix=metadata_prefix,
+    )
+    return CheckReport._from_json(text)

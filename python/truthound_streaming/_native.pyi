@@ -233,5 +233,14 @@ def validate_config(fields: Dict[str, Any]) -> None:
     """Checks a ``KafkaDataSourceConfig``'s fields: ``ValueError`` naming the field that is
     wrong."""
 
-def check_stream(*args: Any, **kwargs: Any) -> Any:
-    """Data-quality checks on the Rust side (not yet part of the public API)."""
+def check_stream(
+    capsule: Any,
+    validators: Optional[List[str]] = None,
+    columns: Optional[List[str]] = None,
+    rules_json: Optional[str] = None,
+    metadata_prefix: str = "_kafka_",
+) -> str:
+    """Checks the frame behind ``capsule`` (an ``arrow_array_stream`` PyCapsule, which it
+    consumes) and returns the report as JSON. ``rules_json`` is the column → rules mapping as
+    JSON text. Raises ``ValueError`` for unknown validators, columns or rules. Called by
+    :func:`truthound_streaming.check`."""

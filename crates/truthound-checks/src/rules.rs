@@ -496,50 +496,24 @@ impl RuleSet {
 
     /// Parses a rules file's text. Errors carry the line and column where the parser stopped.
     ///
+    /// Two forms are read: the `[columns.X]` tables with their `rules` lists, and the mapping
+    /// the spec's `rules=` argument takes, column names at the top level with their lists of
+    /// rules (`user_id = ["not_null"]`, or in JSON `{"user_id": ["not_null"]}`). A file is of
+    /// the second form when its top level has no `columns` key holding a table.
+    ///
     /// # Errors
     /// [`Error::RulesFile`] for text that is not a valid rules file.
     pub fn parse(text: &str, format: RulesFormat) -> Result<Self> {
-        let located =
-            |line: Option<usize>, column: Option<usize>, message: String| Error::RulesFile {
-                path: None,
-                line,
-                column,
-                message,
-            };
-        match format {
-            RulesFormat::Toml => toml::from_str(text).map_err(|e| {
-                let (line, column) = match e.span() {
-                    Some(span) => {
-                        let (l, c) = line_column(text, span.start);
-                        (Some(l), Some(c))
-                    }
-                    None => (None, None),
-                };
-                located(line, column, e.message().trim().to_owned())
-            }),
-            RulesFormat::Yaml => serde_yaml::from_str(text).map_err(|e| {
-                let loc = e.location();
-                let message = e.to_string();
-                // serde_yaml appends " at line L column C"; the location is reported apart.
-                let message = match message.find(" at line ") {
-                    Some(i) if loc.is_some() => message[..i].to_owned(),
-                    _ => message,
-                };
-                located(
-                    loc.as_ref().map(|l| l.line()),
-                    loc.as_ref().map(|l| l.column()),
-                    message,
-                )
-            }),
-            RulesFormat::Json => serde_json::from_str(text).map_err(|e| {
-                let message = e.to_string();
-                let message = match message.find(" at line ") {
-                    Some(i) => message[..i].to_owned(),
-                    None => message,
-                };
-                located(Some(e.line()), Some(e.column()), message)
-            }),
+        if is_flat(text, format) {
+            let columns: IndexMap<String, Vec<RuleSpec>> = parse_as(text, format)?;
+            return Ok(Self {
+                columns: columns
+                    .into_iter()
+                    .map(|(column, rules)| (column, ColumnRules { rules }))
+                    .collect(),
+            });
         }
+        parse_as(text, format)
     }
 
     /// Reads a rules file, in the format its extension says (TOML unless `.yaml`, `.yml` or
@@ -568,6 +542,69 @@ impl RuleSet {
             },
             other => other,
         })
+    }
+}
+
+/// Whether a rules file's top level maps columns to rule lists (the `rules=` form) rather than
+/// holding a `columns` table. Text that does not parse as the format at all is left to the
+/// `[columns.X]` form, whose errors say where it stopped.
+fn is_flat(text: &str, format: RulesFormat) -> bool {
+    fn flat_json(top: &Value) -> bool {
+        top.as_object()
+            .is_some_and(|map| map.get("columns").is_none_or(|c| !c.is_object()))
+    }
+    match format {
+        RulesFormat::Json => serde_json::from_str::<Value>(text).is_ok_and(|top| flat_json(&top)),
+        RulesFormat::Yaml => serde_yaml::from_str::<serde_yaml::Value>(text).is_ok_and(|top| {
+            top.as_mapping()
+                .is_some_and(|map| map.get("columns").is_none_or(|c| !c.is_mapping()))
+        }),
+        RulesFormat::Toml => toml::from_str::<toml::Table>(text)
+            .is_ok_and(|top| top.get("columns").is_none_or(|c| !c.is_table())),
+    }
+}
+
+/// Deserializes a rules file's text as `T`, errors located at the line and column.
+fn parse_as<T: serde::de::DeserializeOwned>(text: &str, format: RulesFormat) -> Result<T> {
+    let located = |line: Option<usize>, column: Option<usize>, message: String| Error::RulesFile {
+        path: None,
+        line,
+        column,
+        message,
+    };
+    match format {
+        RulesFormat::Toml => toml::from_str(text).map_err(|e| {
+            let (line, column) = match e.span() {
+                Some(span) => {
+                    let (l, c) = line_column(text, span.start);
+                    (Some(l), Some(c))
+                }
+                None => (None, None),
+            };
+            located(line, column, e.message().trim().to_owned())
+        }),
+        RulesFormat::Yaml => serde_yaml::from_str(text).map_err(|e| {
+            let loc = e.location();
+            let message = e.to_string();
+            // serde_yaml appends " at line L column C"; the location is reported apart.
+            let message = match message.find(" at line ") {
+                Some(i) if loc.is_some() => message[..i].to_owned(),
+                _ => message,
+            };
+            located(
+                loc.as_ref().map(|l| l.line()),
+                loc.as_ref().map(|l| l.column()),
+                message,
+            )
+        }),
+        RulesFormat::Json => serde_json::from_str(text).map_err(|e| {
+            let message = e.to_string();
+            let message = match message.find(" at line ") {
+                Some(i) => message[..i].to_owned(),
+                None => message,
+            };
+            located(Some(e.line()), Some(e.column()), message)
+        }),
     }
 }
 

@@ -515,3 +515,47 @@ fn a_frame_with_no_columns_still_reports_its_undecodable_messages() {
     assert_eq!(report.issues[0].share, 1.0);
     assert!(report.fails(Severity::Error));
 }
+
+#[test]
+fn the_spec_rules_mapping_is_a_rules_file_too() {
+    let nested = RuleSet::parse(
+        r#"
+        [columns.user_id]
+        rules = ["not_null"]
+        [columns.action]
+        rules = [{ type = "allowed_values", values = ["login", "logout", "purchase"] }]
+        [columns.timestamp]
+        rules = ["not_null", { type = "datetime" }]
+        "#,
+        RulesFormat::Toml,
+    )
+    .unwrap();
+    let toml = r#"
+        user_id = ["not_null"]
+        action = [{ type = "allowed_values", values = ["login", "logout", "purchase"] }]
+        timestamp = ["not_null", { type = "datetime" }]
+    "#;
+    let yaml = "user_id: [not_null]\naction:\n  - type: allowed_values\n    values: [login, logout, purchase]\ntimestamp: [not_null, {type: datetime}]\n";
+    let json = r#"{"user_id": ["not_null"],
+        "action": [{"type": "allowed_values", "values": ["login", "logout", "purchase"]}],
+        "timestamp": ["not_null", {"type": "datetime"}]}"#;
+    for (text, format) in [
+        (toml, RulesFormat::Toml),
+        (yaml, RulesFormat::Yaml),
+        (json, RulesFormat::Json),
+    ] {
+        assert_eq!(RuleSet::parse(text, format).unwrap(), nested, "{format:?}");
+    }
+    // A column named `columns` holding a list is a column in the flat form.
+    let odd = RuleSet::parse(r#"{"columns": ["not_null"]}"#, RulesFormat::Json).unwrap();
+    assert_eq!(odd.columns.keys().collect::<Vec<_>>(), ["columns"]);
+    // Errors of the flat form are located as well.
+    let err = RuleSet::parse("user_id = [\"no_such_rule\"]\n", RulesFormat::Toml).unwrap_err();
+    match err {
+        Error::RulesFile { line, message, .. } => {
+            assert_eq!(line, Some(1));
+            assert!(message.contains("no_such_rule"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -296,6 +296,26 @@ fn check_counts_equal_the_bad_rows_produced() {
         issue(&stdout_json(&output), "user_id", "not_null")["count"],
         bad(n, 10, 3)
     );
+
+    // And as the mapping the Python API's `rules=` takes: columns at the top level.
+    let flat = write(
+        dir.path(),
+        "rules.json",
+        r#"{"user_id": ["not_null"], "action": [{"type": "allowed_values", "values": ["login", "logout", "purchase"]}]}"#,
+    );
+    let output = truthound()
+        .args(["check", &url(&topic), "--rules", &flat, "--json"])
+        .output()
+        .unwrap();
+    let report = stdout_json(&output);
+    assert_eq!(
+        issue(&report, "user_id", "not_null")["count"],
+        bad(n, 10, 3)
+    );
+    assert_eq!(
+        issue(&report, "action", "allowed_values")["count"],
+        bad(n, 20, 5)
+    );
 }
 
 #[test]

@@ -1,9 +1,108 @@
-//! `check(frame, validators=, columns=, rules=)` on the Rust checks.
+//! `check(frame, validators=, columns=, rules=)` on the Rust checks ([`truthound_checks`]).
+//!
+//! The frame comes in through the Arrow C stream interface (`frame.__arrow_c_stream__()`), so
+//! whatever polars made it, no copy is made and no version has to match. The options arrive as
+//! JSON (the spec's argument shapes, `rules` as its column → rules mapping); the report goes
+//! back as JSON for the Python side's classes.
 
+use std::str::FromStr;
+
+use polars::prelude::DataFrame;
+use polars_arrow::array::StructArray;
+use polars_arrow::ffi::{ArrowArrayStream, ArrowArrayStreamReader};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::PyCapsule;
+use truthound_checks::{CheckOptions, RuleSet, RulesFormat, Validator};
 
-/// Placeholder replaced below.
+/// Takes the Arrow stream out of an `arrow_array_stream` capsule (leaving a released one
+/// behind, as the interface asks) and reads it into a frame.
+///
+/// The one place of the crate with `unsafe`: the C stream interface is raw pointers.
+#[allow(unsafe_code)]
+fn import(capsule: &Bound<'_, PyCapsule>) -> PyResult<DataFrame> {
+    let name = c"arrow_array_stream";
+    let pointer = capsule
+        .pointer_checked(Some(name))
+        .map_err(|_| PyTypeError::new_err("expected an arrow_array_stream PyCapsule"))?;
+    // SAFETY: the capsule holds an ArrowArrayStream (its name says so); moving it out and
+    // leaving an empty one (release = NULL) is how a consumer takes ownership.
+    let stream = unsafe {
+        std::ptr::replace(
+            pointer.as_ptr().cast::<ArrowArrayStream>(),
+            ArrowArrayStream::empty(),
+        )
+    };
+    let py_err = |e: polars::prelude::PolarsError| PyValueError::new_err(format!("frame: {e}"));
+    // SAFETY: the stream was exported by a producer of the C stream interface.
+    let mut reader =
+        unsafe { ArrowArrayStreamReader::try_new(Box::new(stream)) }.map_err(py_err)?;
+    let mut frame: Option<DataFrame> = None;
+    // SAFETY: as above; each array is the next chunk of the stream.
+    while let Some(array) = unsafe { reader.next() } {
+        let array = array.map_err(py_err)?;
+        let chunk = array
+            .as_any()
+            .downcast_ref::<StructArray>()
+            .ok_or_else(|| {
+                PyTypeError::new_err("the frame's Arrow stream is not of struct arrays")
+            })?
+            .clone();
+        let chunk = DataFrame::try_from(chunk).map_err(py_err)?;
+        match &mut frame {
+            None => frame = Some(chunk),
+            Some(f) => {
+                f.vstack_mut_owned(chunk).map_err(py_err)?;
+            }
+        }
+    }
+    Ok(frame.unwrap_or_default())
+}
+
+/// The options of one call, from the spec's argument shapes.
+fn options(
+    validators: Option<Vec<String>>,
+    columns: Option<Vec<String>>,
+    rules_json: Option<&str>,
+    metadata_prefix: &str,
+) -> PyResult<CheckOptions> {
+    let mut options = CheckOptions::new().with_metadata_prefix(metadata_prefix);
+    if let Some(validators) = validators {
+        let parsed = validators
+            .iter()
+            .map(|v| {
+                Validator::from_str(v)
+                    .map_err(|e| PyValueError::new_err(format!("validators: {e}")))
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        options = options.with_validators(parsed);
+    }
+    if let Some(columns) = columns {
+        options = options.with_columns(columns);
+    }
+    if let Some(json) = rules_json {
+        let rules = RuleSet::parse(json, RulesFormat::Json)
+            .map_err(|e| PyValueError::new_err(format!("rules: {e}")))?;
+        options = options.with_rules(rules);
+    }
+    Ok(options)
+}
+
+/// Checks the frame behind `capsule` (an `arrow_array_stream` PyCapsule); returns the report
+/// as JSON. `rules_json` is the spec's `rules` mapping as JSON text.
 #[pyfunction]
-pub fn check_stream() -> PyResult<()> {
-    Ok(())
+#[pyo3(signature = (capsule, validators = None, columns = None, rules_json = None, metadata_prefix = "_kafka_"))]
+pub fn check_stream(
+    py: Python<'_>,
+    capsule: &Bound<'_, PyCapsule>,
+    validators: Option<Vec<String>>,
+    columns: Option<Vec<String>>,
+    rules_json: Option<&str>,
+    metadata_prefix: &str,
+) -> PyResult<String> {
+    let frame = import(capsule)?;
+    let options = options(validators, columns, rules_json, metadata_prefix)?;
+    py.detach(|| truthound_checks::check(&frame, &options))
+        .map(|report| report.to_json())
+        .map_err(|e| PyValueError::new_err(e.to_string()))
 }
