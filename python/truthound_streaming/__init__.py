@@ -63,14 +63,24 @@ __all__ = [
 
 
 def _to_polars(stream: Any) -> pl.DataFrame:
-    """A polars DataFrame from an object with ``__arrow_c_stream__``."""
+    """A polars DataFrame from one of the module's Arrow streams, without a copy.
+
+    polars reads Arrow C streams (``__arrow_c_stream__``) in its constructor from 1.5 on, and
+    every chunk of one from 1.10 on; an older polars is refused rather than left to return part
+    of the frame.
+    """
     try:
         frame = pl.DataFrame(stream)
-    except TypeError:  # polars without the PyCapsule interface in its constructor
-        import pyarrow as pa  # type: ignore[import-not-found]
-
-        frame = pl.from_arrow(pa.table(stream))  # type: ignore[assignment]
-    assert isinstance(frame, pl.DataFrame)
+    except TypeError as e:
+        raise ImportError(
+            f"polars {pl.__version__} cannot read Arrow C streams: truthound-streaming needs "
+            "polars >= 1.10 (pip install -U polars)"
+        ) from e
+    if frame.height != stream.height:
+        raise ImportError(
+            f"polars {pl.__version__} read {frame.height} of {stream.height} rows of an Arrow C "
+            "stream: truthound-streaming needs polars >= 1.10 (pip install -U polars)"
+        )
     return frame
 
 

@@ -163,14 +163,21 @@ pub(crate) fn run_tests(args: &[String]) -> anyhow::Result<bool> {
             failed.push(format!("`cargo {}` ({status})", run.join(" ")));
         }
     }
-    // The Python binding's tests run with the whole workspace, or when its package is chosen.
+    // The Python binding's tests run with the whole workspace's tests, or when its package is
+    // chosen.
     let packages = selected_packages(args);
-    if !args.iter().any(|a| PACKAGE_OPTIONS.contains(&a.as_str())) && packages.is_empty()
-        || packages.iter().any(|p| p == "truthound-python")
-    {
-        match python::run(&python, &broker.address()) {
-            Ok(true) => {}
-            Ok(false) => failed.push("pytest python/tests".to_string()),
+    let cargo_args = &args[..args.iter().position(|a| a == "--").unwrap_or(args.len())];
+    let whole_workspace = packages.is_empty()
+        && !cargo_args.iter().any(|a| {
+            let option = a.split('=').next().unwrap_or(a);
+            PACKAGE_OPTIONS.contains(&option) || TARGET_OPTIONS.contains(&option)
+        });
+    if whole_workspace || packages.iter().any(|p| p == "truthound-python") {
+        match python::run(&python, &broker.address(), whole_workspace) {
+            Ok(runs) => failed.extend(
+                runs.into_iter()
+                    .map(|r| format!("pytest python/tests ({r})")),
+            ),
             Err(e) => failed.push(format!("the Python tests ({e:#})")),
         }
     }

@@ -12,25 +12,25 @@ use truthound_streaming_core::{
 };
 
 pyo3::create_exception!(
-    _native,
+    truthound_streaming,
     StreamingDataSourceError,
     PyException,
     "Base class of every error of a streaming data source."
 );
 pyo3::create_exception!(
-    _native,
+    truthound_streaming,
     KafkaDataSourceError,
     StreamingDataSourceError,
     "An error of the Kafka data source: a missing topic, a read that ran out of time, a broker error."
 );
 pyo3::create_exception!(
-    _native,
+    truthound_streaming,
     KafkaConnectionError,
     KafkaDataSourceError,
     "The Kafka cluster could not be reached; `.bootstrap_servers` names the servers tried."
 );
 pyo3::create_exception!(
-    _native,
+    truthound_streaming,
     DeserializationError,
     StreamingDataSourceError,
     "A message could not be decoded (with `on_malformed=\"error\"`); `.partition`, `.offset` and `.reason` say which and why."
