@@ -21,6 +21,11 @@ const PYTEST_VERSION: &str = "9.2.0";
 /// The oldest polars the package supports: the first that reads every chunk of an Arrow C
 /// stream in its constructor (see `python/pyproject.toml`).
 const OLDEST_POLARS: &str = "1.10.0";
+/// The truthound library (PyPI) the frames are checked with, in the test virtualenv only (it
+/// requires polars < 2).
+const TRUTHOUND_LIBRARY: &str = "3.2.0";
+/// pytest's selection for the runs without the truthound library.
+const WITHOUT_TRUTHOUND_LIBRARY: [&str; 2] = ["-k", "not truthound_library"];
 
 fn pip_install(python: &Path, what: &[String]) -> anyhow::Result<()> {
     util::run(
@@ -118,8 +123,15 @@ fn cli(built_by_tests: bool) -> anyhow::Result<PathBuf> {
     Ok(binary)
 }
 
-/// Runs pytest with `python`; `Ok(false)` when a test failed.
-fn pytest(python: &Path, broker: &str, cli: &Path, label: &str) -> anyhow::Result<bool> {
+/// Runs pytest with `python` (and `select`, pytest's selection options); `Ok(false)` when a
+/// test failed.
+fn pytest(
+    python: &Path,
+    broker: &str,
+    cli: &Path,
+    label: &str,
+    select: &[&str],
+) -> anyhow::Result<bool> {
     let _step = util::Step::start(format!("pytest python/tests ({label})"));
     let mut pytest = Command::new(python);
     pytest
@@ -131,6 +143,7 @@ fn pytest(python: &Path, broker: &str, cli: &Path, label: &str) -> anyhow::Resul
             "no:cacheprovider",
             "python/tests",
         ])
+        .args(select)
         .current_dir(util::workspace_root())
         .env("TRUTHOUND_TEST_BROKER", broker)
         .env("TRUTHOUND_CLI", cli);
@@ -158,9 +171,12 @@ pub(crate) fn run(
         peer::ensure_polars(python)?;
         if !has_version(python, "maturin", MATURIN_VERSION)
             || !has_version(python, "pytest", PYTEST_VERSION)
+            || !has_version(python, "truthound", TRUTHOUND_LIBRARY)
         {
             let mut what = test_tools();
             what.push(format!("maturin=={MATURIN_VERSION}"));
+            what.push(format!("truthound=={TRUTHOUND_LIBRARY}"));
+            what.push(format!("polars=={}", peer::POLARS_VERSION));
             pip_install(python, &what)?;
         }
     }
@@ -187,12 +203,12 @@ pub(crate) fn run(
 
     reinstall(python)?;
     let latest = format!("polars {}", peer::POLARS_VERSION);
-    if !pytest(python, broker, &cli, &latest)? {
+    if !pytest(python, broker, &cli, &latest, &[])? {
         failed.push(latest);
     }
 
     let cache = util::cache_dir()?;
-    let oldest = format!("polars {OLDEST_POLARS}");
+    let oldest = format!("polars {OLDEST_POLARS}, without the truthound library");
     {
         let step = util::Step::start(format!("virtualenv with {oldest}"));
         let old = venv(&cache.join(format!("venv-polars-{OLDEST_POLARS}")))?;
@@ -205,7 +221,7 @@ pub(crate) fn run(
         }
         reinstall(&old)?;
         drop(step);
-        if !pytest(&old, broker, &cli, &oldest)? {
+        if !pytest(&old, broker, &cli, &oldest, &WITHOUT_TRUTHOUND_LIBRARY)? {
             failed.push(oldest);
         }
     }
@@ -223,8 +239,8 @@ pub(crate) fn run(
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
             .unwrap_or_default();
         drop(step);
-        let label = format!("fresh install, polars {version}");
-        if !pytest(&fresh, broker, &cli, &label)? {
+        let label = format!("fresh install, polars {version}, without the truthound library");
+        if !pytest(&fresh, broker, &cli, &label, &WITHOUT_TRUTHOUND_LIBRARY)? {
             failed.push(label);
         }
     }
