@@ -244,3 +244,9 @@ def check_stream(
     consumes) and returns the report as JSON. ``rules_json`` is the column → rules mapping as
     JSON text. Raises ``ValueError`` for unknown validators, columns or rules. Called by
     :func:`truthound_streaming.check`."""
+
+
+def run_cli(argv: List[str]) -> int:
+    """Runs the ``truthound`` command line with ``argv`` (program name first) and returns its exit
+    code: 0 ok, 1 ``check`` found issues at or above ``--fail-on``, 2 errors. ``--help``, usage
+    errors and Ctrl-C end the process themselves."""

@@ -7,7 +7,7 @@
 
 use std::str::FromStr;
 
-use polars::prelude::DataFrame;
+use polars::prelude::{DataFrame, PolarsResult, polars_err};
 use polars_arrow::array::StructArray;
 use polars_arrow::ffi::{ArrowArrayStream, ArrowArrayStreamReader};
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -18,7 +18,7 @@ use truthound_checks::{CheckOptions, RuleSet, RulesFormat, Validator};
 /// Takes the Arrow stream out of an `arrow_array_stream` capsule (leaving a released one
 /// behind, as the interface asks) and reads it into a frame.
 ///
-/// The one place of the crate with `unsafe`: the C stream interface is raw pointers.
+/// This module holds the crate's `unsafe`: the C stream interface is raw pointers.
 #[allow(unsafe_code)]
 fn import(capsule: &Bound<'_, PyCapsule>) -> PyResult<DataFrame> {
     let name = c"arrow_array_stream";
@@ -33,26 +33,28 @@ fn import(capsule: &Bound<'_, PyCapsule>) -> PyResult<DataFrame> {
             ArrowArrayStream::empty(),
         )
     };
-    let py_err = |e: polars::prelude::PolarsError| PyValueError::new_err(format!("frame: {e}"));
+    read_stream(stream).map_err(|e| PyValueError::new_err(format!("frame: {e}")))
+}
+
+/// Reads an Arrow C stream of struct arrays (one per chunk) into a frame.
+#[allow(unsafe_code)]
+pub(crate) fn read_stream(stream: ArrowArrayStream) -> PolarsResult<DataFrame> {
     // SAFETY: the stream was exported by a producer of the C stream interface.
-    let mut reader =
-        unsafe { ArrowArrayStreamReader::try_new(Box::new(stream)) }.map_err(py_err)?;
+    let mut reader = unsafe { ArrowArrayStreamReader::try_new(Box::new(stream)) }?;
     let mut frame: Option<DataFrame> = None;
     // SAFETY: as above; each array is the next chunk of the stream.
     while let Some(array) = unsafe { reader.next() } {
-        let array = array.map_err(py_err)?;
+        let array = array?;
         let chunk = array
             .as_any()
             .downcast_ref::<StructArray>()
-            .ok_or_else(|| {
-                PyTypeError::new_err("the frame's Arrow stream is not of struct arrays")
-            })?
+            .ok_or_else(|| polars_err!(ComputeError: "the Arrow stream is not of struct arrays"))?
             .clone();
-        let chunk = DataFrame::try_from(chunk).map_err(py_err)?;
+        let chunk = DataFrame::try_from(chunk)?;
         match &mut frame {
             None => frame = Some(chunk),
             Some(f) => {
-                f.vstack_mut_owned(chunk).map_err(py_err)?;
+                f.vstack_mut_owned(chunk)?;
             }
         }
     }
@@ -105,4 +107,46 @@ pub fn check_stream(
     py.detach(|| truthound_checks::check(&frame, &options))
         .map(|report| report.to_json())
         .map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use polars::prelude::*;
+
+    /// A frame of several chunks with the column types snapshots have: strings (views),
+    /// nulls, nested structs, datetimes.
+    fn chunked() -> DataFrame {
+        let part = |from: i64| {
+            let n: Vec<i64> = (from..from + 3).collect();
+            let s: Vec<Option<String>> = n
+                .iter()
+                .map(|i| (i % 2 == 0).then(|| format!("text-{i}")))
+                .collect();
+            let mut frame = df!("n" => n.clone(), "s" => s).unwrap();
+            let inner = df!("id" => n.clone(), "tier" => ["a", "b", "c"]).unwrap();
+            let user = inner.into_struct("user".into()).into_series();
+            frame.with_column(user.into()).unwrap();
+            let ts = Series::new("ts".into(), n.iter().map(|i| i * 1000).collect::<Vec<_>>())
+                .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
+                .unwrap();
+            frame.with_column(ts.into()).unwrap();
+            frame
+        };
+        let mut frame = part(0);
+        frame.vstack_mut_owned(part(3)).unwrap();
+        frame.vstack_mut_owned(part(6)).unwrap();
+        frame
+    }
+
+    #[test]
+    fn frames_cross_the_c_stream_interface_unchanged() {
+        let frame = chunked();
+        assert_eq!(frame.first_col_n_chunks(), 3);
+        let back = super::read_stream(crate::stream::export(&frame)).unwrap();
+        assert_eq!(back.schema(), frame.schema());
+        assert!(back.equals_missing(&frame), "{back}\n{frame}");
+        // An empty frame (no columns) is an empty stream.
+        let empty = super::read_stream(crate::stream::export(&DataFrame::empty())).unwrap();
+        assert_eq!(empty.shape(), (0, 0));
+    }
 }

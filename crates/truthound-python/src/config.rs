@@ -124,3 +124,107 @@ pub(crate) fn build(fields: &Bound<'_, PyDict>) -> PyResult<KafkaDataSourceConfi
 pub fn validate_config(fields: &Bound<'_, PyDict>) -> PyResult<()> {
     build(fields).map(|_| ())
 }
+
+#[cfg(test)]
+mod tests {
+    use pyo3::prelude::*;
+    use pyo3::types::PyDict;
+    use truthound_streaming_core::{AutoOffsetReset, OnMalformed};
+
+    fn fields<'py>(py: Python<'py>, extra: &[(&str, Bound<'py, PyAny>)]) -> Bound<'py, PyDict> {
+        let d = PyDict::new(py);
+        d.set_item("bootstrap_servers", "b1:9092,b2:9092").unwrap();
+        d.set_item("topic", "events").unwrap();
+        for (k, v) in extra {
+            d.set_item(k, v).unwrap();
+        }
+        d
+    }
+
+    #[test]
+    fn python_values_become_the_rust_configuration() {
+        Python::initialize();
+        Python::attach(|py| {
+            let extra = [
+                ("max_messages", 250i64.into_pyobject(py).unwrap().into_any()),
+                (
+                    "consume_timeout",
+                    2.5f64.into_pyobject(py).unwrap().into_any(),
+                ),
+                (
+                    "auto_offset_reset",
+                    "latest".into_pyobject(py).unwrap().into_any(),
+                ),
+                (
+                    "include_metadata",
+                    true.into_pyobject(py).unwrap().to_owned().into_any(),
+                ),
+                (
+                    "on_malformed",
+                    "error".into_pyobject(py).unwrap().into_any(),
+                ),
+                ("partition", 2i64.into_pyobject(py).unwrap().into_any()),
+                ("group_id", py.None().into_bound(py)),
+                ("sasl_password", "pw".into_pyobject(py).unwrap().into_any()),
+            ];
+            // A SASL password needs a SASL protocol and mechanism to validate.
+            let extra_sasl = [
+                (
+                    "security_protocol",
+                    "SASL_SSL".into_pyobject(py).unwrap().into_any(),
+                ),
+                (
+                    "sasl_mechanism",
+                    "PLAIN".into_pyobject(py).unwrap().into_any(),
+                ),
+                (
+                    "sasl_username",
+                    "user".into_pyobject(py).unwrap().into_any(),
+                ),
+            ];
+            let all: Vec<_> = extra.into_iter().chain(extra_sasl).collect();
+            let config = super::build(&fields(py, &all)).unwrap();
+            assert_eq!(config.bootstrap_list(), ["b1:9092", "b2:9092"]);
+            assert_eq!(config.streaming.max_messages, 250);
+            assert_eq!(config.streaming.consume_timeout.as_secs_f64(), 2.5);
+            assert_eq!(config.streaming.auto_offset_reset, AutoOffsetReset::Latest);
+            assert!(config.streaming.include_metadata);
+            assert_eq!(config.streaming.on_malformed, OnMalformed::Error);
+            assert_eq!(config.partition, Some(2));
+            assert_eq!(config.group_id, None);
+            assert!(config.sasl_password.is_some());
+        });
+    }
+
+    #[test]
+    fn wrong_values_are_value_errors_naming_the_field() {
+        Python::initialize();
+        Python::attach(|py| {
+            for (field, value, named) in [
+                (
+                    "max_messages",
+                    0i64.into_pyobject(py).unwrap().into_any(),
+                    "max_messages",
+                ),
+                (
+                    "security_protocol",
+                    "TLS".into_pyobject(py).unwrap().into_any(),
+                    "security_protocol",
+                ),
+                (
+                    "include_key",
+                    pyo3::types::PyList::empty(py).into_any(),
+                    "include_key",
+                ),
+            ] {
+                let err = super::build(&fields(py, &[(field, value)])).unwrap_err();
+                assert!(
+                    err.is_instance_of::<pyo3::exceptions::PyValueError>(py),
+                    "{field}"
+                );
+                let text = err.value(py).to_string();
+                assert!(text.contains(named), "{field}: {text}");
+            }
+        });
+    }
+}

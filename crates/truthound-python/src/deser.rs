@@ -132,3 +132,36 @@ impl AvroDeserializer {
         deserialize(py, &self.inner, data)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use pyo3::prelude::*;
+    use truthound_streaming_core::Value;
+
+    #[test]
+    fn values_become_the_python_objects_the_spec_shows() {
+        Python::initialize();
+        Python::attach(|py| {
+            let value = Value::Object(vec![
+                ("user".into(), Value::Str("alice".into())),
+                ("n".into(), Value::Int(-3)),
+                ("big".into(), Value::UInt(u64::MAX)),
+                ("f".into(), Value::Float(1.5)),
+                ("ok".into(), Value::Bool(true)),
+                ("none".into(), Value::Null),
+                ("raw".into(), Value::Bytes(vec![0, 255])),
+                (
+                    "list".into(),
+                    Value::Array(vec![Value::Int(1), Value::Null]),
+                ),
+            ]);
+            let object = super::to_python(py, &value).unwrap();
+            let repr = object.repr().unwrap().to_string();
+            assert_eq!(
+                repr,
+                "{'user': 'alice', 'n': -3, 'big': 18446744073709551615, 'f': 1.5, 'ok': True, \
+                 'none': None, 'raw': b'\\x00\\xff', 'list': [1, None]}"
+            );
+        });
+    }
+}

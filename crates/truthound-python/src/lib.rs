@@ -15,6 +15,7 @@
 //! - [`deser`]: `JSONDeserializer` and `AvroDeserializer` for single payloads.
 //! - [`checks`]: `check(frame, ...)` on the Rust checks.
 //! - [`run`]: the one Tokio runtime, blocking calls that Ctrl-C interrupts.
+//! - `run_cli`: the command line (`truthound-cli`) for the `truthound-streaming` console script.
 
 use pyo3::prelude::*;
 
@@ -38,6 +39,15 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<deser::AvroDeserializer>()?;
     m.add_function(wrap_pyfunction!(config::validate_config, m)?)?;
     m.add_function(wrap_pyfunction!(checks::check_stream, m)?)?;
+    m.add_function(wrap_pyfunction!(run_cli, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
+}
+
+/// Runs the `truthound` command line with `argv` (the program name first) and returns its exit
+/// code: 0 ok, 1 `check` found issues at or above `--fail-on`, 2 errors. `--help`, usage
+/// errors and Ctrl-C end the process themselves, as the command line does.
+#[pyfunction]
+fn run_cli(py: Python<'_>, argv: Vec<String>) -> u8 {
+    py.detach(|| truthound_cli::exit_code_number(truthound_cli::main_with_args(argv)))
 }
