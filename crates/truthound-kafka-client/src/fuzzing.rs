@@ -112,3 +112,34 @@ pub fn read_frame(stream: &mut &[u8], size: usize) -> std::io::Result<Bytes> {
 pub fn peek_correlation_id(frame: &[u8]) -> Option<i32> {
     protocol::peek_correlation_id(frame)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_api_has_versions_and_decodes() {
+        for api_key in API_KEYS {
+            let (min, max) = supported_versions(api_key).expect("a version range");
+            assert!(min <= max);
+            for version in min..=max {
+                let err = decode_response(api_key, version, Bytes::new()).unwrap_err();
+                assert!(matches!(err, ProtocolError::Decode { .. }), "{err}");
+            }
+        }
+        assert!(supported_versions(ApiKey::JoinGroup as i16).is_none());
+        let err = decode_response(ApiKey::JoinGroup as i16, 0, Bytes::new()).unwrap_err();
+        assert!(matches!(err, ProtocolError::UnsupportedApi { .. }), "{err}");
+    }
+
+    #[test]
+    fn frames_are_read_from_a_slice() {
+        let mut stream: &[u8] = b"abcdefg";
+        assert_eq!(read_frame(&mut stream, 4).unwrap(), &b"abcd"[..]);
+        assert_eq!(stream, b"efg");
+        let err = read_frame(&mut stream, 4).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof);
+        assert_eq!(peek_correlation_id(b"\0\0\0\x07rest"), Some(7));
+        assert!(looks_like_tls([0x15, 0x03, 0x03, 0x00]));
+    }
+}
