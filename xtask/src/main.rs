@@ -13,12 +13,14 @@
 //! - `demo`: the end-to-end demo: a broker, a demo topic with bad rows, `truthound check`.
 //! - `bench`: the benchmarks: decode, frame, e2e (against a fresh broker, next to librdkafka), and
 //!   peers (the CLI against librdkafka readers, as processes; only when asked).
+//! - `fuzz`: the cargo-fuzz targets in `fuzz/`, each for a fixed time, and their seed corpus.
 //! - `util`: workspace root, cache directory, running commands.
 
 mod bench;
 mod broker;
 mod ci;
 mod demo;
+mod fuzz;
 mod peer;
 mod test;
 mod util;
@@ -53,6 +55,18 @@ Tasks:
                          RSS, as a table (markdown in <target>/bench-peers.md). Heavy:
                          builds librdkafka, fills 4.2M messages (14.2M with --with-10m);
                          --quick: 2 runs per reader instead of 5.
+  fuzz [TARGET] [--seconds N] [--keep-going]
+                         Run each cargo-fuzz target in fuzz/ (or one) for N seconds
+                         (default 60), from a working corpus in the cache seeded with
+                         fuzz/corpus/TARGET, under 2 GB memory limits; print executions,
+                         new corpus entries and crash artifacts (fuzz/artifacts/TARGET)
+                         per target; fail if one crashed. --keep-going: libFuzzer's fork
+                         mode, which records a crash and goes on. Targets: responses,
+                         frames, record_batches (AddressSanitizer), json_columns,
+                         avro_columns (no sanitizer: Polars under ASan is too slow).
+                         Needs nightly and cargo-fuzz (`cargo install cargo-fuzz`).
+  fuzz --seed            Rewrite the committed seed corpus (fuzz/corpus) with the
+                         crates' own encoders.
   help                   This text.
 
 Cache directory: $TRUTHOUND_CACHE_DIR, else $XDG_CACHE_HOME/truthound, else ~/.cache/truthound.
@@ -81,6 +95,7 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
         "ci" => ci::run(rest),
         "demo" => demo::run(rest),
         "bench" => bench::run(rest),
+        "fuzz" => fuzz::run(rest),
         "help" | "-h" | "--help" => {
             print!("{HELP}");
             Ok(ExitCode::SUCCESS)

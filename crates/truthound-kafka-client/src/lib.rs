@@ -52,9 +52,14 @@
 //! - [`client`]: [`KafkaClient`]: metadata, leader routing, list-offsets, fetch and the
 //!   [`BoundedReader`] with its per-partition fetchers and [`FetchedChunk`]s, produce, topics,
 //!   group offsets.
+//! - `fuzzing`: entry points for the fuzz targets in `fuzz/` (hidden, not a stable API).
 
 pub mod client;
 mod connection;
+/// Entry points for the fuzz targets in `fuzz/` (response decoding and frame reading, which are
+/// otherwise private); not a stable API.
+#[doc(hidden)]
+pub mod fuzzing;
 mod protocol;
 pub mod records;
 

@@ -542,7 +542,10 @@ const FRAME_CHUNK: usize = 8 * 1024 * 1024;
 
 /// Reads a frame of `size` bytes into memory that is neither zeroed first nor larger than
 /// what arrived (beyond [`FRAME_CHUNK`]).
-async fn read_frame<R: AsyncRead + Unpin>(read: &mut R, size: usize) -> std::io::Result<BytesMut> {
+pub(crate) async fn read_frame<R: AsyncRead + Unpin>(
+    read: &mut R,
+    size: usize,
+) -> std::io::Result<BytesMut> {
     let mut frame = BytesMut::with_capacity(size.min(FRAME_CHUNK));
     while frame.len() < size {
         let left = size - frame.len();
@@ -559,7 +562,7 @@ async fn read_frame<R: AsyncRead + Unpin>(read: &mut R, size: usize) -> std::io:
 
 /// Whether a frame's length bytes are the start of a TLS record (an alert or a handshake from
 /// a TLS listener that got a plaintext request): 0x15 or 0x16, then version 3.x.
-fn looks_like_tls(len: [u8; 4]) -> bool {
+pub(crate) fn looks_like_tls(len: [u8; 4]) -> bool {
     matches!(len, [0x15 | 0x16, 0x03, 0x00..=0x04, _])
 }
 
