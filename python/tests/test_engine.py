@@ -161,3 +161,45 @@ def test_ctrl_c_interrupts_a_blocking_call():  # type: ignore[no-untyped-def]
     assert time.monotonic() - sent < 5
     assert child.returncode != 0
     assert "KeyboardInterrupt" in stderr, stderr
+
+
+def test_cancelling_an_awaiting_task_stops_the_call():  # type: ignore[no-untyped-def]
+    import asyncio
+
+    server = silent_server()
+    port = server.getsockname()[1]
+    source = KafkaDataSource(
+        KafkaDataSourceConfig(bootstrap_servers=f"127.0.0.1:{port}", topic="t", consume_timeout=60.0)
+    )
+
+    async def main() -> None:
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(source.connect_async(), timeout=0.5)
+
+    started = time.monotonic()
+    # asyncio.run waits for its executor's threads: the call must have stopped, not run 60 s.
+    asyncio.run(main())
+    server.close()
+    assert time.monotonic() - started < 5
+
+
+def test_scripts_with_awaitables_exit_cleanly(broker, user_events):  # type: ignore[no-untyped-def]
+    topic = user_events(2, 20)
+    script = textwrap.dedent(
+        f"""
+        import asyncio
+        from truthound_streaming import KafkaDataSource, KafkaDataSourceConfig
+        async def main():
+            source = KafkaDataSource(KafkaDataSourceConfig(bootstrap_servers="{broker}", topic="{topic}"))
+            async with source:
+                lf = await source.to_polars_lazyframe_async()
+                offsets = await source.get_topic_offsets_async()
+            print(lf.collect().height, len(offsets["offsets"]))
+        asyncio.run(main())
+        """
+    )
+    # Interpreter shutdown right after the last awaitable, several times over.
+    for _ in range(5):
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split() == ["40", "2"]

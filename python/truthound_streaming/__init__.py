@@ -11,7 +11,9 @@ and stop at Ctrl-C.
 from __future__ import annotations
 
 import abc
+import asyncio
 import dataclasses
+import functools
 import json
 from typing import (
     Any,
@@ -60,6 +62,19 @@ __all__ = [
     "StreamingDataSourceError",
     "from_kafka",
 ]
+
+
+async def _in_thread(call: Any, *args: Any) -> Any:
+    """Runs a blocking call of the extension (which releases the GIL) on asyncio's default
+    executor. When the awaiting task is cancelled, the call is told to stop (within 100 ms)."""
+    token = _native.CancelToken()
+    loop = asyncio.get_running_loop()
+    future = loop.run_in_executor(None, functools.partial(call, *args, cancel=token))
+    try:
+        return await future
+    except asyncio.CancelledError:
+        token.cancel()
+        raise
 
 
 def _to_polars(stream: Any) -> pl.DataFrame:
@@ -279,7 +294,7 @@ class KafkaDataSource(BaseStreamingDataSource):
 
     async def connect_async(self) -> None:
         """Connects and captures the snapshot's end offsets."""
-        await self._native.connect_async()
+        await _in_thread(self._native.connect)
 
     def connect(self) -> None:
         """Blocking :meth:`connect_async`."""
@@ -287,7 +302,7 @@ class KafkaDataSource(BaseStreamingDataSource):
 
     async def close_async(self) -> None:
         """Closes the connections."""
-        await self._native.close_async()
+        await _in_thread(self._native.close)
 
     def close(self) -> None:
         """Blocking :meth:`close_async`."""
@@ -311,7 +326,7 @@ class KafkaDataSource(BaseStreamingDataSource):
 
     async def to_polars_dataframe_async(self) -> pl.DataFrame:
         """The snapshot (up to ``max_messages``) as a DataFrame."""
-        return _to_polars(await self._native.frame_async())
+        return _to_polars(await _in_thread(self._native.frame))
 
     def to_polars_dataframe(self) -> pl.DataFrame:
         """Blocking :meth:`to_polars_dataframe_async`."""
@@ -327,7 +342,7 @@ class KafkaDataSource(BaseStreamingDataSource):
 
     async def get_schema_async(self) -> pl.Schema:
         """The columns and types of the first ``schema_sample_size`` messages."""
-        return _to_polars(await self._native.schema_async()).schema
+        return _to_polars(await _in_thread(self._native.schema)).schema
 
     def get_schema(self) -> pl.Schema:
         """Blocking :meth:`get_schema_async`."""
@@ -337,7 +352,7 @@ class KafkaDataSource(BaseStreamingDataSource):
 
     async def _get_topic_info(self) -> Dict[str, Any]:
         """``{'topic': ..., 'partitions': [...], 'partition_count': n}``."""
-        topic, partitions, count = await self._native.topic_info_async()
+        topic, partitions, count = await _in_thread(self._native.topic_info)
         return {"topic": topic, "partitions": list(partitions), "partition_count": count}
 
     def get_topic_info(self) -> Dict[str, Any]:
@@ -347,7 +362,7 @@ class KafkaDataSource(BaseStreamingDataSource):
 
     async def get_topic_offsets_async(self) -> Dict[str, Dict[int, Tuple[int, int]]]:
         """``{'offsets': {partition: (beginning_offset, end_offset)}}`` of the snapshot."""
-        return {"offsets": dict(await self._native.offsets_async())}
+        return {"offsets": dict(await _in_thread(self._native.offsets))}
 
     def get_topic_offsets(self) -> Dict[str, Dict[int, Tuple[int, int]]]:
         """Blocking :meth:`get_topic_offsets_async`."""
@@ -363,7 +378,7 @@ class KafkaDataSource(BaseStreamingDataSource):
         limit = self._config.max_messages if max_messages is None else max_messages
         batches = self._native.batches(batch_size, limit)
         while True:
-            stream = await batches.next_async()
+            stream = await _in_thread(batches.next)
             if stream is None:
                 return
             yield _to_polars(stream).to_dicts()
@@ -384,7 +399,7 @@ class KafkaDataSource(BaseStreamingDataSource):
 
     async def commit_offsets_async(self) -> Dict[int, int]:
         """Commits, for ``group_id``, the position after the last message read; returns it."""
-        return dict(await self._native.commit_async())
+        return dict(await _in_thread(self._native.commit))
 
     def commit_offsets(self) -> Dict[int, int]:
         """Blocking :meth:`commit_offsets_async`."""
@@ -392,7 +407,7 @@ class KafkaDataSource(BaseStreamingDataSource):
 
     async def get_committed_offsets_async(self) -> Dict[int, int]:
         """``{partition: offset}`` committed for ``group_id``."""
-        return dict(await self._native.committed_async())
+        return dict(await _in_thread(self._native.committed))
 
     def get_committed_offsets(self) -> Dict[int, int]:
         """Blocking :meth:`get_committed_offsets_async`."""

@@ -3,7 +3,8 @@
 It does the work the Python classes in ``truthound_streaming`` describe: the Kafka source, frames,
 schemas, single-payload deserializers and the configuration's checks. Blocking calls release the
 GIL and raise ``KeyboardInterrupt`` at Ctrl-C (the operation is dropped and its connections
-close); every ``..._async`` method returns an awaitable that runs on the module's Tokio runtime.
+close) or when their :class:`CancelToken` is cancelled; the package's ``..._async`` methods run
+them on asyncio's executor.
 
 Frames leave the module as :class:`ArrowStream` objects, read through the Arrow PyCapsule
 interface (``__arrow_c_stream__``): ``polars.DataFrame(stream)`` takes the buffers over without a
@@ -13,7 +14,7 @@ Most code uses ``truthound_streaming.KafkaDataSource``; this module is its engin
 promise of stability beyond what that class needs.
 """
 
-from typing import Any, Awaitable, Dict, List, Optional, Tuple, TypedDict, Union, final
+from typing import Any, Dict, List, Optional, Tuple, TypedDict, Union, final
 
 __version__: str
 """The version of the package (the Rust crate's version)."""
@@ -64,6 +65,18 @@ class DeserializationError(StreamingDataSourceError):
 # Frames
 
 @final
+class CancelToken:
+    """Given to a blocking call; :meth:`cancel` makes it stop within 100 ms (the package's
+    ``..._async`` methods cancel it when their task is cancelled)."""
+
+    def __new__(cls) -> "CancelToken": ...
+    def cancel(self) -> None:
+        """Stops the call this token was given to."""
+    @property
+    def cancelled(self) -> bool:
+        """Whether :meth:`cancel` was called."""
+
+@final
 class ArrowStream:
     """A decoded frame, readable once or many times through the Arrow PyCapsule interface:
     ``polars.DataFrame(stream)``, ``pyarrow.table(stream)``.
@@ -92,8 +105,8 @@ class ArrowStream:
 class NativeSource:
     """The Kafka source behind ``truthound_streaming.KafkaDataSource``.
 
-    Its operations share one connection state and run one at a time; each exists as a blocking
-    call (the GIL released, Ctrl-C honoured) and as ``..._async``, an awaitable.
+    Its operations share one connection state and run one at a time; each is a blocking call
+    (the GIL released, Ctrl-C and its ``cancel`` token honoured).
     """
 
     def __new__(cls, fields: Dict[str, Any]) -> "NativeSource":
@@ -124,56 +137,32 @@ class NativeSource:
     def config_fields(self) -> Dict[str, Any]:
         """The effective configuration's fields, passwords left out."""
 
-    def connect(self) -> None:
+    def connect(self, cancel: Optional["CancelToken"] = None) -> None:
         """Connects and captures each partition's end offset: the end of the snapshot."""
 
-    def connect_async(self) -> Awaitable[None]:
-        """Awaitable :meth:`connect`."""
-
-    def close(self) -> None:
+    def close(self, cancel: Optional["CancelToken"] = None) -> None:
         """Closes the connections."""
 
-    def close_async(self) -> Awaitable[None]:
-        """Awaitable :meth:`close`."""
-
-    def frame(self) -> ArrowStream:
+    def frame(self, cancel: Optional["CancelToken"] = None) -> ArrowStream:
         """Reads the snapshot (up to ``max_messages``) into a frame; its report becomes
         :meth:`last_report`."""
 
-    def frame_async(self) -> Awaitable[ArrowStream]:
-        """Awaitable :meth:`frame`."""
-
-    def schema(self) -> ArrowStream:
+    def schema(self, cancel: Optional["CancelToken"] = None) -> ArrowStream:
         """The frame of the first ``schema_sample_size`` messages without rows: its columns and
         types."""
 
-    def schema_async(self) -> Awaitable[ArrowStream]:
-        """Awaitable :meth:`schema`."""
-
-    def offsets(self) -> Dict[int, Tuple[int, int]]:
+    def offsets(self, cancel: Optional["CancelToken"] = None) -> Dict[int, Tuple[int, int]]:
         """``{partition: (beginning_offset, end_offset)}`` of the snapshot."""
 
-    def offsets_async(self) -> Awaitable[Dict[int, Tuple[int, int]]]:
-        """Awaitable :meth:`offsets`."""
-
-    def topic_info(self) -> Tuple[str, List[int], int]:
+    def topic_info(self, cancel: Optional["CancelToken"] = None) -> Tuple[str, List[int], int]:
         """``(topic, partitions, partition_count)``."""
 
-    def topic_info_async(self) -> Awaitable[Tuple[str, List[int], int]]:
-        """Awaitable :meth:`topic_info`."""
-
-    def commit(self) -> Dict[int, int]:
+    def commit(self, cancel: Optional["CancelToken"] = None) -> Dict[int, int]:
         """Commits, for ``group_id``, the position after the last message read; returns it as
         ``{partition: offset}``."""
 
-    def commit_async(self) -> Awaitable[Dict[int, int]]:
-        """Awaitable :meth:`commit`."""
-
-    def committed(self) -> Dict[int, int]:
+    def committed(self, cancel: Optional["CancelToken"] = None) -> Dict[int, int]:
         """``{partition: offset}`` committed for ``group_id``."""
-
-    def committed_async(self) -> Awaitable[Dict[int, int]]:
-        """Awaitable :meth:`committed`."""
 
     def sample(self, n: int) -> "NativeSource":
         """A source of the same snapshot with at most ``n`` messages, from its start."""
@@ -190,11 +179,8 @@ class NativeSource:
 class NativeBatches:
     """The batches of one :meth:`NativeSource.batches` call, read ahead by a background task."""
 
-    def next(self) -> Optional[ArrowStream]:
+    def next(self, cancel: Optional["CancelToken"] = None) -> Optional[ArrowStream]:
         """The next batch as a frame, ``None`` after the last."""
-
-    def next_async(self) -> Awaitable[Optional[ArrowStream]]:
-        """Awaitable :meth:`next`."""
 
 # Single payloads
 

@@ -2,7 +2,8 @@
 //!
 //! The Python package `truthound_streaming` (in `python/`) gives the spec's API, names and
 //! signatures; this module does the work underneath: the Kafka source, frames, schemas,
-//! deserializers and checks, with the GIL released during I/O and decoding. Frames leave Rust
+//! deserializers and checks, with the GIL released during I/O and decoding. Every operation is a
+//! blocking call; the package's `..._async` methods run them on asyncio's executor. Frames leave Rust
 //! through the Arrow C stream interface ([`ArrowStream`](stream::ArrowStream)'s
 //! `__arrow_c_stream__`), so any Python polars that reads Arrow PyCapsules builds its own
 //! `DataFrame` from them without a copy and without tying its version to this crate's.
@@ -14,7 +15,7 @@
 //! - [`stream`]: frames as Arrow C streams; reports as Python objects.
 //! - [`deser`]: `JSONDeserializer` and `AvroDeserializer` for single payloads.
 //! - [`checks`]: `check(frame, ...)` on the Rust checks.
-//! - [`run`]: the one Tokio runtime, blocking calls that Ctrl-C interrupts.
+//! - [`run`]: the one Tokio runtime, blocking calls that Ctrl-C or a cancelled task stops.
 //! - `run_cli`: the command line (`truthound-cli`) for the `truthound-streaming` console script.
 
 use pyo3::prelude::*;
@@ -35,6 +36,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<source::NativeSource>()?;
     m.add_class::<source::NativeBatches>()?;
     m.add_class::<stream::ArrowStream>()?;
+    m.add_class::<run::CancelToken>()?;
     m.add_class::<deser::JSONDeserializer>()?;
     m.add_class::<deser::AvroDeserializer>()?;
     m.add_function(wrap_pyfunction!(config::validate_config, m)?)?;

@@ -1,5 +1,6 @@
-//! `NativeSource`: the Kafka source behind the Python `KafkaDataSource`, every operation both
-//! as a blocking call (GIL released, Ctrl-C honoured) and as an awaitable.
+//! `NativeSource`: the Kafka source behind the Python `KafkaDataSource`, every operation a
+//! blocking call (GIL released, Ctrl-C and cancellation honoured); the Python side makes the
+//! awaitables.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex as StdMutex};
@@ -13,7 +14,7 @@ use truthound_polars::{DecodeReport, MessageFrameBuilder, PolarsSourceExt};
 use truthound_streaming_core::{BaseStreamingDataSource, StreamingDataSourceExt};
 
 use crate::errors;
-use crate::run::{awaitable, block_on};
+use crate::run::{CancelToken, block_on};
 use crate::stream::{ArrowStream, report_dict};
 
 /// The Kafka source. Shared by the operations of one Python object; they run one at a time.
@@ -203,89 +204,81 @@ impl NativeSource {
     }
 
     /// Connects and captures the snapshot's end offsets.
-    fn connect(&self, py: Python<'_>) -> PyResult<()> {
-        block_on(py, self.connect_fut())
-    }
-
-    /// See [`connect`](Self::connect).
-    fn connect_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        awaitable(py, self.connect_fut())
+    #[pyo3(signature = (cancel = None))]
+    fn connect(&self, py: Python<'_>, cancel: Option<&Bound<'_, CancelToken>>) -> PyResult<()> {
+        block_on(py, cancel, self.connect_fut())
     }
 
     /// Closes the connections.
-    fn close(&self, py: Python<'_>) -> PyResult<()> {
-        block_on(py, self.close_fut())
-    }
-
-    /// See [`close`](Self::close).
-    fn close_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        awaitable(py, self.close_fut())
+    #[pyo3(signature = (cancel = None))]
+    fn close(&self, py: Python<'_>, cancel: Option<&Bound<'_, CancelToken>>) -> PyResult<()> {
+        block_on(py, cancel, self.close_fut())
     }
 
     /// Reads the snapshot into a frame.
-    fn frame(&self, py: Python<'_>) -> PyResult<ArrowStream> {
-        block_on(py, self.frame_fut())
-    }
-
-    /// See [`frame`](Self::frame).
-    fn frame_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        awaitable(py, self.frame_fut())
+    #[pyo3(signature = (cancel = None))]
+    fn frame(
+        &self,
+        py: Python<'_>,
+        cancel: Option<&Bound<'_, CancelToken>>,
+    ) -> PyResult<ArrowStream> {
+        block_on(py, cancel, self.frame_fut())
     }
 
     /// The schema sample's frame without rows: its columns and types.
-    fn schema(&self, py: Python<'_>) -> PyResult<ArrowStream> {
-        block_on(py, self.schema_fut())
-    }
-
-    /// See [`schema`](Self::schema).
-    fn schema_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        awaitable(py, self.schema_fut())
+    #[pyo3(signature = (cancel = None))]
+    fn schema(
+        &self,
+        py: Python<'_>,
+        cancel: Option<&Bound<'_, CancelToken>>,
+    ) -> PyResult<ArrowStream> {
+        block_on(py, cancel, self.schema_fut())
     }
 
     /// `{partition: (beginning, end)}` of the snapshot.
-    fn offsets(&self, py: Python<'_>) -> PyResult<BTreeMap<i32, (i64, i64)>> {
-        block_on(py, self.offsets_fut())
-    }
-
-    /// See [`offsets`](Self::offsets).
-    fn offsets_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        awaitable(py, self.offsets_fut())
+    #[pyo3(signature = (cancel = None))]
+    fn offsets(
+        &self,
+        py: Python<'_>,
+        cancel: Option<&Bound<'_, CancelToken>>,
+    ) -> PyResult<BTreeMap<i32, (i64, i64)>> {
+        block_on(py, cancel, self.offsets_fut())
     }
 
     /// `(topic, partitions, partition_count)`.
-    fn topic_info(&self, py: Python<'_>) -> PyResult<(String, Vec<i32>, usize)> {
-        block_on(py, self.topic_info_fut())
-    }
-
-    /// See [`topic_info`](Self::topic_info).
-    fn topic_info_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        awaitable(py, self.topic_info_fut())
+    #[pyo3(signature = (cancel = None))]
+    fn topic_info(
+        &self,
+        py: Python<'_>,
+        cancel: Option<&Bound<'_, CancelToken>>,
+    ) -> PyResult<(String, Vec<i32>, usize)> {
+        block_on(py, cancel, self.topic_info_fut())
     }
 
     /// Commits the position after the last message read, for `group_id`; returns it.
-    fn commit(&self, py: Python<'_>) -> PyResult<BTreeMap<i32, i64>> {
-        block_on(py, self.commit_fut())
-    }
-
-    /// See [`commit`](Self::commit).
-    fn commit_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        awaitable(py, self.commit_fut())
+    #[pyo3(signature = (cancel = None))]
+    fn commit(
+        &self,
+        py: Python<'_>,
+        cancel: Option<&Bound<'_, CancelToken>>,
+    ) -> PyResult<BTreeMap<i32, i64>> {
+        block_on(py, cancel, self.commit_fut())
     }
 
     /// `{partition: offset}` committed for `group_id`.
-    fn committed(&self, py: Python<'_>) -> PyResult<BTreeMap<i32, i64>> {
-        block_on(py, self.committed_fut())
-    }
-
-    /// See [`committed`](Self::committed).
-    fn committed_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        awaitable(py, self.committed_fut())
+    #[pyo3(signature = (cancel = None))]
+    fn committed(
+        &self,
+        py: Python<'_>,
+        cancel: Option<&Bound<'_, CancelToken>>,
+    ) -> PyResult<BTreeMap<i32, i64>> {
+        block_on(py, cancel, self.committed_fut())
     }
 
     /// A source of the same snapshot with at most `n` messages.
     fn sample(&self, py: Python<'_>, n: usize) -> PyResult<Self> {
         let inner = self.inner.clone();
-        block_on(py, async move {
+        block_on(py, None, async move {
             inner
                 .lock()
                 .await
@@ -377,12 +370,12 @@ impl NativeBatches {
 #[pymethods]
 impl NativeBatches {
     /// The next batch as a frame, `None` after the last.
-    fn next(&self, py: Python<'_>) -> PyResult<Option<ArrowStream>> {
-        block_on(py, self.next_fut())
-    }
-
-    /// See [`next`](Self::next).
-    fn next_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        awaitable(py, self.next_fut())
+    #[pyo3(signature = (cancel = None))]
+    fn next(
+        &self,
+        py: Python<'_>,
+        cancel: Option<&Bound<'_, CancelToken>>,
+    ) -> PyResult<Option<ArrowStream>> {
+        block_on(py, cancel, self.next_fut())
     }
 }
