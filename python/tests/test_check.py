@@ -111,3 +111,9 @@ def test_mistakes_are_value_errors_before_the_frame_is_read():  # type: ignore[n
         ts.check(frame, validators=["bogus"], columns=["a"])
     with pytest.raises(ValueError, match="rules"):
         ts.check(frame, rules={"a": ["no_such_rule"]})
+
+
+def test_an_empty_frame_keeps_its_columns():  # type: ignore[no-untyped-def]
+    frame = pl.DataFrame({"user_id": pl.Series([], dtype=pl.String)})
+    report = ts.check(frame, rules={"user_id": ["not_null"]})
+    assert report.rows == 0 and report.issues == []

@@ -203,3 +203,49 @@ def test_scripts_with_awaitables_exit_cleanly(broker, user_events):  # type: ign
         done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         assert done.stdout.split() == ["40", "2"]
+
+
+def test_other_calls_go_on_while_messages_are_iterated(broker, user_events):  # type: ignore[no-untyped-def]
+    topic = user_events(2, 300)
+    # In a child process with a timeout: a call that waited for the iteration would hang.
+    script = textwrap.dedent(
+        f"""
+        import asyncio
+        from truthound_streaming import KafkaDataSource, KafkaDataSourceConfig
+        config = KafkaDataSourceConfig(
+            bootstrap_servers="{broker}", topic="{topic}", group_id="g-{topic}")
+        with KafkaDataSource(config) as source:
+            seen = 0
+            for batch in source.iter_messages(batch_size=50, max_messages=600):
+                seen += len(batch)
+                source.commit_offsets()
+                source.get_topic_offsets()
+            source.commit_offsets()
+            print(seen, source.get_committed_offsets())
+
+        async def main():
+            # Without the group: its committed offsets are the topic's end by now.
+            source = KafkaDataSource(KafkaDataSourceConfig(bootstrap_servers="{broker}", topic="{topic}"))
+            async with source:
+                seen = 0
+                async for batch in source.iter_messages_async(batch_size=64, max_messages=200):
+                    seen += len(batch)
+                    await source.get_topic_offsets_async()
+                print(seen)
+        asyncio.run(main())
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines == ["600 {0: 300, 1: 300}", "200"], done.stdout
+
+
+def test_a_frame_without_columns(broker, make_topic):  # type: ignore[no-untyped-def]
+    topic = make_topic(1, lambda p: [(None, b"{}") for _ in range(5)])
+    config = KafkaDataSourceConfig(bootstrap_servers=broker, topic=topic, include_key=False)
+    with KafkaDataSource(config) as source:
+        frame = source.to_polars_dataframe()
+        report = source.last_report
+    assert frame.width == 0
+    assert report is not None and report.rows == 5

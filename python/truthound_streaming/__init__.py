@@ -91,7 +91,8 @@ def _to_polars(stream: Any) -> pl.DataFrame:
             f"polars {pl.__version__} cannot read Arrow C streams: truthound-streaming needs "
             "polars >= 1.10 (pip install -U polars)"
         ) from e
-    if frame.height != stream.height:
+    # A frame without columns has no rows to polars whatever its height.
+    if frame.width > 0 and frame.height != stream.height:
         raise ImportError(
             f"polars {pl.__version__} read {frame.height} of {stream.height} rows of an Arrow C "
             "stream: truthound-streaming needs polars >= 1.10 (pip install -U polars)"

@@ -42,6 +42,8 @@ enum Script {
     LogStartAt5,
     /// Partition 0 holds messages at even offsets only (compacted): 10 messages in 20 offsets.
     Compacted,
+    /// Partition 0 holds no message at all: its 20 offsets are compaction gaps.
+    Empty0,
     /// Partition 0 is one batch of 20 records of 110 kB (2.2 MB), cut at the fetch's
     /// `partition_max_bytes` as a broker cuts its response at `max_bytes`.
     OneBigBatch,
@@ -82,6 +84,16 @@ fn compacted_from(offset: i64) -> Bytes {
                 .map(|i| ProduceRecord::new(Bytes::from(format!("v{i}")))),
         )
         .with_offset_deltas(kept.iter().map(|o| (o - offset) as i32).collect())
+        .with_last_offset_delta((END - 1 - offset) as i32)
+        .finish()
+        .unwrap()
+}
+
+/// A batch of no records covering `offset..END`, as compaction leaves one.
+fn gaps_from(offset: i64) -> Bytes {
+    RecordBatchBuilder::new(offset)
+        .with_records(std::iter::empty())
+        .with_offset_deltas(Vec::new())
         .with_last_offset_delta((END - 1 - offset) as i32)
         .finish()
         .unwrap()
@@ -228,6 +240,9 @@ async fn serve(mut socket: TcpStream, port: u16, script: Script, seen: Arc<Mutex
                             }
                             Script::Compacted if partition == 0 => {
                                 data.with_records(Some(compacted_from(offset)))
+                            }
+                            Script::Empty0 if partition == 0 => {
+                                data.with_records(Some(gaps_from(offset)))
                             }
                             Script::OneBigBatch if partition == 0 => {
                                 let batch = big_batch();
@@ -457,6 +472,15 @@ async fn latest_n_means_the_last_n_messages_where_offsets_hold_fewer() {
     // More than there are: everything, once.
     let got = sorted(latest(&peer.addr, 100).await);
     assert_eq!(got.len(), 30);
+
+    // One message of two partitions: the share is partition 0's, which holds none; partition
+    // 1, whose first share was 0, gives it.
+    let peer = start(Script::Empty0).await;
+    assert_eq!(latest(&peer.addr, 1).await, [(1, END - 1)]);
+    assert_eq!(
+        sorted(latest(&peer.addr, 3).await),
+        [(1, END - 3), (1, END - 2), (1, END - 1)]
+    );
 }
 
 #[tokio::test]

@@ -523,6 +523,20 @@ impl KafkaDataSource {
             .collect())
     }
 
+    /// A source of the same snapshot whose reads count as this source's: after one of its
+    /// reads, this source's [`commit_offsets`](Self::commit_offsets) commits where that read
+    /// got and [`gone_offsets`](Self::gone_offsets) says what it found gone. It lets a read go
+    /// on (the Python binding's message iterator) while this source stays free for other calls.
+    ///
+    /// # Errors
+    /// As [`new`](Self::new) (the configuration is this source's, already valid).
+    pub fn reader(&self) -> Result<Self> {
+        let mut s = Self::new(self.config.clone())?;
+        s.snapshot = self.snapshot.clone();
+        s.progress = self.progress.clone();
+        Ok(s)
+    }
+
     /// A source over the same topic that reads at most `n` messages. Kafka has no random
     /// sampling: the sample is the first `n` messages of the same snapshot plan.
     pub fn sample(&self, n: usize) -> Result<Self> {
@@ -695,9 +709,11 @@ impl Read {
             ..ReadProgress::default()
         };
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        // An empty range has ended, unless it is a read of the most recent messages that may
+        // still go back for earlier ones (a partition whose first share was 0).
         let ended = plan
             .iter()
-            .filter(|p| p.start >= p.end)
+            .filter(|p| p.start >= p.end && p.extend_back_to.is_none_or(|floor| p.start <= floor))
             .map(|p| p.partition)
             .collect();
         let taken = plan.iter().map(|p| (p.partition, 0)).collect();

@@ -7,8 +7,9 @@
 
 use std::str::FromStr;
 
-use polars::prelude::{DataFrame, PolarsResult, polars_err};
-use polars_arrow::array::StructArray;
+use polars::prelude::{Column, DataFrame, PolarsResult, Series, polars_err};
+use polars_arrow::array::{StructArray, new_empty_array};
+use polars_arrow::datatypes::ArrowDataType;
 use polars_arrow::ffi::{ArrowArrayStream, ArrowArrayStreamReader};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -58,7 +59,23 @@ pub(crate) fn read_stream(stream: ArrowArrayStream) -> PolarsResult<DataFrame> {
             }
         }
     }
-    Ok(frame.unwrap_or_default())
+    match frame {
+        Some(frame) => Ok(frame),
+        // No chunks: the columns come from the stream's schema.
+        None => {
+            let ArrowDataType::Struct(fields) = reader.field().dtype() else {
+                return Ok(DataFrame::empty());
+            };
+            let columns = fields
+                .iter()
+                .map(|f| {
+                    Series::from_arrow(f.name.clone(), new_empty_array(f.dtype().clone()))
+                        .map(Column::from)
+                })
+                .collect::<PolarsResult<Vec<_>>>()?;
+            DataFrame::new(0, columns)
+        }
+    }
 }
 
 /// The options of one call, from the spec's argument shapes.

@@ -289,17 +289,25 @@ impl NativeSource {
     }
 
     /// Batches of at most `batch_size` messages, up to `max_messages`, each as a frame.
-    fn batches(&self, batch_size: usize, max_messages: usize) -> PyResult<NativeBatches> {
+    fn batches(
+        &self,
+        py: Python<'_>,
+        batch_size: usize,
+        max_messages: usize,
+    ) -> PyResult<NativeBatches> {
         if batch_size == 0 {
             return Err(pyo3::exceptions::PyValueError::new_err(
                 "batch_size must be at least 1",
             ));
         }
         let (tx, rx) = mpsc::channel(2);
-        let inner = self.inner.clone();
+        // A reader of the same snapshot: the iteration holds no lock on this source, so other
+        // calls (a commit after each batch) go on meanwhile.
+        let mut source = py
+            .detach(|| self.inner.blocking_lock().reader())
+            .map_err(errors::kafka)?;
         let streaming = self.config.streaming.clone();
         crate::run::runtime().spawn(async move {
-            let mut source = inner.lock().await;
             let deserializer = source.value_deserializer();
             let mut batches = source.iter_messages(batch_size, max_messages);
             loop {
