@@ -77,6 +77,11 @@ async def _in_thread(call: Any, *args: Any) -> Any:
         raise
 
 
+def _topic_info(native: Tuple[str, List[int], int]) -> Dict[str, Any]:
+    topic, partitions, count = native
+    return {"topic": topic, "partitions": list(partitions), "partition_count": count}
+
+
 def _to_polars(stream: Any) -> pl.DataFrame:
     """A polars DataFrame from one of the module's Arrow streams, without a copy.
 
@@ -353,13 +358,11 @@ class KafkaDataSource(BaseStreamingDataSource):
 
     async def _get_topic_info(self) -> Dict[str, Any]:
         """``{'topic': ..., 'partitions': [...], 'partition_count': n}``."""
-        topic, partitions, count = await _in_thread(self._native.topic_info)
-        return {"topic": topic, "partitions": list(partitions), "partition_count": count}
+        return _topic_info(await _in_thread(self._native.topic_info))
 
     def get_topic_info(self) -> Dict[str, Any]:
         """Blocking :meth:`_get_topic_info`."""
-        topic, partitions, count = self._native.topic_info()
-        return {"topic": topic, "partitions": list(partitions), "partition_count": count}
+        return _topic_info(self._native.topic_info())
 
     async def get_topic_offsets_async(self) -> Dict[str, Dict[int, Tuple[int, int]]]:
         """``{'offsets': {partition: (beginning_offset, end_offset)}}`` of the snapshot."""

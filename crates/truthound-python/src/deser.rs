@@ -37,21 +37,15 @@ pub(crate) fn to_python<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'
 /// A payload that did not decode, as the spec's `DeserializationError` (no partition or
 /// offset: it came from no topic).
 fn failure(e: DeserializeFailure) -> PyErr {
-    Python::attach(|py| {
-        let err = PyErr::new::<crate::errors::DeserializationError, _>(format!(
-            "failed to deserialize message: {e}"
-        ));
-        let value = err.value(py);
-        let set = || -> PyResult<()> {
-            value.setattr("partition", py.None())?;
-            value.setattr("offset", py.None())?;
-            value.setattr("reason", e.reason())
-        };
-        match set() {
-            Ok(()) => err,
-            Err(e) => e,
-        }
-    })
+    crate::errors::with_attributes::<crate::errors::DeserializationError>(
+        format!("failed to deserialize message: {e}"),
+        |v| {
+            let py = v.py();
+            v.setattr("partition", py.None())?;
+            v.setattr("offset", py.None())?;
+            v.setattr("reason", e.reason())
+        },
+    )
 }
 
 fn deserialize<'py>(

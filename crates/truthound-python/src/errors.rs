@@ -58,7 +58,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 /// An exception of class `T` with `message` and the given attributes set on it.
-fn with_attributes<T: pyo3::PyTypeInfo>(
+pub(crate) fn with_attributes<T: pyo3::PyTypeInfo>(
     message: String,
     set: impl FnOnce(&Bound<'_, PyAny>) -> PyResult<()>,
 ) -> PyErr {
