@@ -11,7 +11,7 @@ use truthound_kafka::KafkaDataSource;
 use truthound_polars::PolarsSourceExt;
 
 use crate::output::{self, Destination, OutputFormat};
-use crate::source::{SourceArgs, read_snapshot};
+use crate::source::{SourceArgs, read_snapshot, write_snapshot};
 
 /// `truthound info`: partitions, their offsets and the group's committed offsets.
 pub(crate) async fn info(args: &SourceArgs) -> anyhow::Result<ExitCode> {
@@ -80,7 +80,9 @@ pub(crate) struct SnapshotArgs {
     pub(crate) output_format: Option<OutputFormat>,
 }
 
-/// `truthound snapshot`: the snapshot to a file.
+/// `truthound snapshot`: the snapshot to a file, written chunk by chunk as the segments of the
+/// read are decoded (they wait beside the file until the read ends), so memory does not grow
+/// with the snapshot.
 pub(crate) fn snapshot(
     runtime: &Runtime,
     args: &SnapshotArgs,
@@ -89,22 +91,25 @@ pub(crate) fn snapshot(
     let format = output::choose(&args.output, args.output_format)?;
     let config = args.source.config(false)?;
     let destination = Destination::open(&args.output)?;
-    let mut snapshot = runtime.block_on(read_snapshot(config, quiet))?;
-    destination.write(&mut snapshot.frame, format)?;
+    let spill = destination.spill()?;
+    let mut sink = destination.sink(format)?;
+    let written = runtime
+        .block_on(write_snapshot(config, quiet, spill.clone(), &mut sink))
+        .map(|report| (report, sink.rows(), sink.columns()));
+    drop(spill);
+    let Some((report, rows, columns)) = destination.complete(sink, written)? else {
+        // The reader of stdout has gone.
+        return Ok(ExitCode::SUCCESS);
+    };
     if args.output.as_os_str() != "-" && !quiet {
         eprintln!(
-            "wrote {} rows, {} columns to {} ({format:?}){}",
-            snapshot.frame.height(),
-            snapshot.frame.width(),
+            "wrote {rows} rows, {columns} columns to {} ({format:?}){}",
             args.output.display(),
-            skipped_note(&snapshot.report)
+            skipped_note(&report)
         );
-    } else if !snapshot.report.skipped.is_empty() {
+    } else if !report.skipped.is_empty() {
         // --quiet hides progress, never lost data; on stdout the data is the output.
-        eprintln!(
-            "warning: {}",
-            skipped_note(&snapshot.report).trim_start_matches("; ")
-        );
+        eprintln!("warning: {}", skipped_note(&report).trim_start_matches("; "));
     }
     Ok(ExitCode::SUCCESS)
 }

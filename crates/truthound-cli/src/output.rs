@@ -1,13 +1,18 @@
-//! Writing a snapshot: Parquet, CSV, NDJSON or Arrow IPC, to a file or stdout.
+//! Writing a snapshot: Parquet, CSV, NDJSON or Arrow IPC, to a file or stdout, chunk by chunk
+//! as [`PolarsSourceExt::write_snapshot`](truthound_polars::PolarsSourceExt::write_snapshot)
+//! hands the chunks over, with the decoded segments waiting in a temporary directory
+//! ([`IpcSpill`]) until the read ends.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use anyhow::{Context, bail};
 use clap::ValueEnum;
 use polars::prelude::*;
-use tempfile::NamedTempFile;
+use tempfile::{NamedTempFile, TempDir};
+use truthound_polars::{FrameSink, SegmentSpill};
 
 /// The file formats of `truthound snapshot`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -76,8 +81,10 @@ pub(crate) struct Pending(Option<NamedTempFile>);
 
 impl Drop for Pending {
     fn drop(&mut self) {
-        let temp = self.0.take();
-        crate::interrupt::settle(|| drop(temp));
+        if let Some(temp) = self.0.take() {
+            let path = temp.path().to_owned();
+            crate::interrupt::settle(&path, || drop(temp));
+        }
     }
 }
 
@@ -102,10 +109,6 @@ impl Destination {
         let Some(name) = target.file_name() else {
             bail!("{} does not name a file", path.display());
         };
-        let dir = match target.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
         let prefix = format!(".{}.tmp-{}-", name.to_string_lossy(), std::process::id());
         let mut builder = tempfile::Builder::new();
         builder.prefix(&prefix);
@@ -118,7 +121,7 @@ impl Destination {
         if let Some(p) = permissions {
             builder.permissions(p);
         }
-        let temp = builder.tempfile_in(dir).with_context(cannot)?;
+        let temp = builder.tempfile_in(parent(&target)).with_context(cannot)?;
         crate::interrupt::register(temp.path().to_owned());
         Ok(Self::Replace {
             shown: path.to_owned(),
@@ -127,65 +130,294 @@ impl Destination {
         })
     }
 
-    /// Writes the frame. A closed stdout (`| head`) is not an error: the reader has what it
-    /// wanted.
-    pub(crate) fn write(self, frame: &mut DataFrame, format: OutputFormat) -> anyhow::Result<()> {
-        // Checked before anything is written, so a refused write leaves no file.
-        if format == OutputFormat::Csv
-            && let Some(nested) = frame.columns().iter().find(|c| c.dtype().is_nested())
-        {
-            bail!(
-                "CSV cannot hold the nested column {:?} ({}): use parquet, ndjson or ipc",
-                nested.name(),
-                nested.dtype()
-            );
-        }
-        match self {
-            Self::Stdout => {
-                let mut out = BufWriter::new(PipeWatch {
-                    inner: std::io::stdout().lock(),
+    /// Where the snapshot's segments wait while it is read: beside the file, so that they
+    /// take space where the file will; the system's temporary directory for stdout and for
+    /// files that are not regular files.
+    pub(crate) fn spill(&self) -> anyhow::Result<Arc<IpcSpill>> {
+        let (dir, name) = match self {
+            Self::Replace { target, .. } => (
+                parent(target).to_owned(),
+                target
+                    .file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+            ),
+            Self::Stdout | Self::InPlace(_) => (std::env::temp_dir(), "truthound".to_owned()),
+        };
+        IpcSpill::new(&dir, &name).map(Arc::new)
+    }
+
+    /// A sink writing `format` here. Nothing is written before the sink is started.
+    pub(crate) fn sink(&self, format: OutputFormat) -> anyhow::Result<FileSink> {
+        let out: Box<dyn Write + Send> = match self {
+            Self::Stdout => Box::new(std::io::stdout()),
+            Self::InPlace(path) => Box::new(
+                File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+            ),
+            Self::Replace { shown, temp, .. } => {
+                let Some(file) = temp.0.as_ref() else {
+                    bail!("{} was already written", shown.display());
+                };
+                Box::new(
+                    file.as_file()
+                        .try_clone()
+                        .with_context(|| format!("cannot write {}", shown.display()))?,
+                )
+            }
+        };
+        let shown = match self {
+            Self::Stdout => "stdout".to_owned(),
+            Self::InPlace(path) => path.display().to_string(),
+            Self::Replace { shown, .. } => shown.display().to_string(),
+        };
+        Ok(FileSink {
+            shown,
+            format,
+            out: Out(Arc::new(Mutex::new(BufWriter::with_capacity(
+                1 << 20,
+                PipeWatch {
+                    inner: out,
                     closed: false,
-                });
-                let written = write_to(frame, &mut out, format)
-                    .and_then(|()| out.flush().map_err(anyhow::Error::from));
+                },
+            )))),
+            writer: None,
+            rows: 0,
+            columns: 0,
+        })
+    }
+
+    /// Completes what `sink` wrote after `written` (the snapshot's result): the format's
+    /// footer, flushed, and for a regular file synced to disk and renamed over the old one.
+    /// On stdout, a reader that has gone (`| head`) is not an error: it has what it wanted.
+    pub(crate) fn complete<T>(
+        self,
+        mut sink: FileSink,
+        written: anyhow::Result<T>,
+    ) -> anyhow::Result<Option<T>> {
+        let written = written.and_then(|t| sink.finish().map(|()| t));
+        match self {
+            Self::Stdout => match written {
                 // Some writers keep only the text of an I/O error: the watch saw it anyway.
-                match written {
-                    Err(_) if out.get_ref().closed => Ok(()),
-                    other => other,
-                }
-            }
-            Self::InPlace(path) => {
-                let file = File::create(&path)
-                    .with_context(|| format!("cannot create {}", path.display()))?;
-                let mut out = BufWriter::new(file);
-                write_to(frame, &mut out, format)
-                    .and_then(|()| out.flush().map_err(anyhow::Error::from))
-                    .with_context(|| format!("cannot write {}", path.display()))
-            }
+                Err(_) if sink.out.lock().get_ref().closed => Ok(None),
+                other => other.map(Some),
+            },
+            Self::InPlace(_) => written.map(Some),
             Self::Replace {
                 shown,
                 target,
                 mut temp,
             } => {
                 let cannot = || format!("cannot write {}", shown.display());
-                let Some(file) = temp.0.as_mut() else {
+                let done = written?;
+                let Some(file) = temp.0.take() else {
                     bail!("{} was already written", shown.display());
                 };
-                let mut out = BufWriter::new(file.as_file_mut());
-                write_to(frame, &mut out, format).with_context(cannot)?;
-                out.flush().with_context(cannot)?;
-                drop(out);
                 // On disk before it takes the old file's place: a crash leaves one or the other.
                 file.as_file().sync_all().with_context(cannot)?;
-                let complete = temp.0.take();
-                crate::interrupt::settle(|| complete.map(|t| t.persist(&target)))
-                    .transpose()
+                let path = file.path().to_owned();
+                crate::interrupt::settle(&path, || file.persist(&target))
                     .map_err(|e| e.error)
                     .with_context(|| format!("cannot replace {}", shown.display()))?;
                 sync_dir(&target);
-                Ok(())
+                Ok(Some(done))
             }
         }
+    }
+}
+
+/// The directory `path` is in (`.` for a bare name).
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+/// The output, shared between the format's writer and the sink that flushes it at the end.
+#[derive(Clone)]
+struct Out(Arc<Mutex<BufWriter<PipeWatch<Box<dyn Write + Send>>>>>);
+
+impl Out {
+    fn lock(&self) -> MutexGuard<'_, BufWriter<PipeWatch<Box<dyn Write + Send>>>> {
+        // Bytes are written whole or the write fails: a poisoned lock is still right to use.
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Write for Out {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.lock().write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.lock().write_all(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.lock().flush()
+    }
+}
+
+/// The writer of one format, started with the snapshot's schema.
+enum Writer {
+    Parquet(polars::io::parquet::write::BatchedWriter<Out>),
+    Ipc(polars::io::ipc::BatchedWriter<Out>),
+    Csv(polars::io::csv::write::BatchedWriter<Out>),
+    Ndjson(polars::io::json::BatchedWriter<Out>),
+}
+
+/// A [`FrameSink`] writing one of the [`OutputFormat`]s: each chunk is a Parquet row group,
+/// an Arrow IPC record batch, or lines of CSV or NDJSON.
+pub(crate) struct FileSink {
+    /// The file's path as given, for messages.
+    shown: String,
+    format: OutputFormat,
+    out: Out,
+    writer: Option<Writer>,
+    rows: usize,
+    columns: usize,
+}
+
+impl FileSink {
+    /// The rows written.
+    pub(crate) fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// The columns of the snapshot.
+    pub(crate) fn columns(&self) -> usize {
+        self.columns
+    }
+
+    /// Writes the footer and flushes.
+    fn finish(&mut self) -> anyhow::Result<()> {
+        let shown = self.shown.clone();
+        self.finish_writer()
+            .with_context(|| format!("cannot write {shown}"))
+    }
+
+    fn finish_writer(&mut self) -> anyhow::Result<()> {
+        match &mut self.writer {
+            None => bail!("the snapshot was not written: its writer never started"),
+            Some(Writer::Parquet(w)) => {
+                w.finish()?;
+            }
+            Some(Writer::Ipc(w)) => w.finish()?,
+            Some(Writer::Csv(w)) => w.finish()?,
+            Some(Writer::Ndjson(_)) => {}
+        }
+        self.out.lock().flush()?;
+        Ok(())
+    }
+}
+
+fn sink_error(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> truthound_polars::Error {
+    truthound_polars::Error::Sink(e.into())
+}
+
+impl FrameSink for FileSink {
+    fn start(&mut self, schema: &Schema) -> truthound_polars::Result<()> {
+        // Checked before anything is written, so a refused write leaves no file.
+        if self.format == OutputFormat::Csv
+            && let Some((name, dtype)) = schema.iter().find(|(_, d)| d.is_nested())
+        {
+            return Err(sink_error(format!(
+                "CSV cannot hold the nested column {name:?} ({dtype}): use parquet, ndjson or ipc"
+            )));
+        }
+        let out = self.out.clone();
+        self.columns = schema.len();
+        let writer = match self.format {
+            OutputFormat::Parquet => ParquetWriter::new(out).batched(schema).map(Writer::Parquet),
+            OutputFormat::Ipc => IpcWriter::new(out)
+                .batched(schema, Vec::new())
+                .map(Writer::Ipc),
+            OutputFormat::Csv => CsvWriter::new(out).batched(schema).map(Writer::Csv),
+            OutputFormat::Ndjson => Ok(Writer::Ndjson(polars::io::json::BatchedWriter::new(out))),
+        };
+        self.writer =
+            Some(writer.map_err(|e| sink_error(format!("cannot write {}: {e}", self.shown)))?);
+        Ok(())
+    }
+
+    fn write(&mut self, chunk: DataFrame) -> truthound_polars::Result<()> {
+        let Some(writer) = &mut self.writer else {
+            return Err(sink_error("a chunk came before the snapshot's schema"));
+        };
+        if chunk.height() == 0 {
+            return Ok(());
+        }
+        let mut chunk = chunk;
+        chunk.align_chunks();
+        let written = match writer {
+            Writer::Parquet(w) => w.write_batch(&chunk),
+            Writer::Ipc(w) => w.write_batch(&chunk),
+            Writer::Csv(w) => w.write_batch(&chunk),
+            Writer::Ndjson(w) => w.write_batch(&chunk),
+        };
+        written.map_err(|e| sink_error(format!("cannot write {}: {e}", self.shown)))?;
+        self.rows += chunk.height();
+        Ok(())
+    }
+}
+
+/// Segments kept as Arrow IPC files (uncompressed: written and read back at memory speed) in a
+/// temporary directory, `.NAME.segments-PID-XXXXXX`, removed when dropped or on a signal.
+pub(crate) struct IpcSpill {
+    dir: Option<TempDir>,
+}
+
+impl IpcSpill {
+    fn new(dir: &Path, name: &str) -> anyhow::Result<Self> {
+        let temp = tempfile::Builder::new()
+            .prefix(&format!(".{name}.segments-{}-", std::process::id()))
+            .tempdir_in(dir)
+            .with_context(|| {
+                format!(
+                    "cannot create a temporary directory for the snapshot in {}",
+                    dir.display()
+                )
+            })?;
+        crate::interrupt::register(temp.path().to_owned());
+        Ok(Self { dir: Some(temp) })
+    }
+
+    fn path(&self, id: u64) -> truthound_polars::Result<PathBuf> {
+        match &self.dir {
+            Some(dir) => Ok(dir.path().join(format!("segment-{id}.arrow"))),
+            None => Err(sink_error("the segments' directory is gone")),
+        }
+    }
+}
+
+impl Drop for IpcSpill {
+    fn drop(&mut self) {
+        if let Some(dir) = self.dir.take() {
+            let path = dir.path().to_owned();
+            crate::interrupt::settle(&path, || drop(dir));
+        }
+    }
+}
+
+impl SegmentSpill for IpcSpill {
+    fn store(&self, id: u64, frame: &mut DataFrame) -> truthound_polars::Result<()> {
+        let path = self.path(id)?;
+        let file = File::create(&path)
+            .map_err(|e| sink_error(format!("cannot write {}: {e}", path.display())))?;
+        let mut out = BufWriter::with_capacity(1 << 20, file);
+        IpcWriter::new(&mut out).finish(frame)?;
+        out.flush()
+            .map_err(|e| sink_error(format!("cannot write {}: {e}", path.display())))?;
+        Ok(())
+    }
+
+    fn load(&self, id: u64) -> truthound_polars::Result<DataFrame> {
+        let path = self.path(id)?;
+        let file = File::open(&path)
+            .map_err(|e| sink_error(format!("cannot read {}: {e}", path.display())))?;
+        let frame = IpcReader::new(file).finish()?;
+        // Its space is free as soon as it is in memory.
+        let _ = std::fs::remove_file(&path);
+        Ok(frame)
     }
 }
 
@@ -231,26 +463,3 @@ impl<W: Write> Write for PipeWatch<W> {
     }
 }
 
-fn write_to<W: Write>(
-    frame: &mut DataFrame,
-    out: &mut W,
-    format: OutputFormat,
-) -> anyhow::Result<()> {
-    match format {
-        OutputFormat::Parquet => {
-            ParquetWriter::new(out).finish(frame)?;
-        }
-        OutputFormat::Csv => {
-            CsvWriter::new(out).finish(frame)?;
-        }
-        OutputFormat::Ndjson => {
-            JsonWriter::new(out)
-                .with_json_format(JsonFormat::JsonLines)
-                .finish(frame)?;
-        }
-        OutputFormat::Ipc => {
-            IpcWriter::new(out).finish(frame)?;
-        }
-    }
-    Ok(())
-}

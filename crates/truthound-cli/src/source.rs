@@ -10,7 +10,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use secrecy::{ExposeSecret, SecretString};
 use truthound_kafka::{KafkaDataSource, KafkaDataSourceConfig, ReadProgress, SaslMechanism};
-use truthound_polars::{PolarsSourceExt, Snapshot};
+use truthound_polars::{DecodeReport, FrameSink, PolarsSourceExt, SegmentSpill, Snapshot};
 use truthound_streaming_core::{
     AutoOffsetReset, DeserializerType, OnMalformed, StreamingDataSourceConfig,
 };
@@ -323,6 +323,35 @@ pub(crate) async fn read_snapshot(
     config: KafkaDataSourceConfig,
     quiet: bool,
 ) -> anyhow::Result<Snapshot> {
+    let (mut source, bar) = open_source(config, quiet)?;
+    let snapshot = source.to_polars_dataframe().await;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    Ok(snapshot?)
+}
+
+/// Reads the snapshot into `sink`, its segments waiting in `spill` (see
+/// [`PolarsSourceExt::write_snapshot`]), with the progress bar of [`read_snapshot`].
+pub(crate) async fn write_snapshot(
+    config: KafkaDataSourceConfig,
+    quiet: bool,
+    spill: std::sync::Arc<dyn SegmentSpill>,
+    sink: &mut (dyn FrameSink + Send),
+) -> anyhow::Result<DecodeReport> {
+    let (mut source, bar) = open_source(config, quiet)?;
+    let report = source.write_snapshot(spill, sink).await;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    Ok(report?)
+}
+
+/// The source, with a progress bar on stderr when it is a terminal and `quiet` is off.
+fn open_source(
+    config: KafkaDataSourceConfig,
+    quiet: bool,
+) -> anyhow::Result<(KafkaDataSource, Option<ProgressBar>)> {
     let mut source = KafkaDataSource::new(config)?;
     let bar = (!quiet && std::io::stderr().is_terminal()).then(progress_bar);
     if let Some(bar) = &bar {
@@ -330,11 +359,7 @@ pub(crate) async fn read_snapshot(
         let started = Instant::now();
         source = source.with_progress(move |p: &ReadProgress| update(&bar, p, started));
     }
-    let snapshot = source.to_polars_dataframe().await;
-    if let Some(bar) = &bar {
-        bar.finish_and_clear();
-    }
-    Ok(snapshot?)
+    Ok((source, bar))
 }
 
 fn progress_bar() -> ProgressBar {

@@ -339,6 +339,113 @@ fn a_failed_snapshot_keeps_the_old_file_and_leaves_no_temporary_file() {
     assert_eq!(listing(dir.path()), ["snap.csv", "snap.parquet"]);
 }
 
+/// A topic of `partitions` partitions, `values(p)` produced to partition `p` in order.
+fn partitioned_topic(prefix: &str, partitions: i32, values: impl Fn(i32) -> Vec<String>) -> String {
+    let topic = unique_topic(prefix);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = KafkaClient::connect(ClientConfig::new([broker_address()]))
+            .await
+            .unwrap();
+        client.create_topic(&topic, partitions, 1).await.unwrap();
+        for p in 0..partitions {
+            let records: Vec<ProduceRecord> = values(p)
+                .into_iter()
+                .map(|v| ProduceRecord::new(Bytes::from(v)))
+                .collect();
+            for chunk in records.chunks(2_000) {
+                client
+                    .produce(&topic, p, chunk.to_vec(), ProduceOptions::default())
+                    .await
+                    .unwrap();
+            }
+        }
+    });
+    topic
+}
+
+#[test]
+fn long_snapshots_are_written_segment_by_segment_in_partition_then_offset_order() {
+    // Two partitions of 70,000 messages: two segments each (65,536 messages a segment), read
+    // at the same time and written as they finish. The last segment of partition 1 turns an
+    // integer field into floats and brings a field of its own: the file's columns are those of
+    // the whole snapshot all the same.
+    const N: i64 = 70_000;
+    let topic = partitioned_topic("rel-segments", 2, |p| {
+        (0..N)
+            .map(|o| {
+                if p == 1 && o >= 66_000 {
+                    json!({"p": p, "o": o as f64 + 0.5, "late": "yes"}).to_string()
+                } else {
+                    json!({"p": p, "o": o, "s": format!("v{o}")}).to_string()
+                }
+            })
+            .collect()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let read = |name: &str| -> DataFrame {
+        let path = dir.path().join(name);
+        let file = std::fs::File::open(&path).unwrap();
+        match name.rsplit('.').next().unwrap() {
+            "parquet" => ParquetReader::new(file).finish().unwrap(),
+            "arrow" => IpcReader::new(file).finish().unwrap(),
+            _ => JsonReader::new(file)
+                .with_json_format(JsonFormat::JsonLines)
+                .infer_schema_len(None)
+                .finish()
+                .unwrap(),
+        }
+    };
+    let mut frames = Vec::new();
+    for name in ["a.parquet", "b.parquet", "c.arrow", "d.ndjson"] {
+        let output = truthound()
+            .args(["snapshot", &url(&topic), "--max-messages", "200000"])
+            .args(["--include-metadata", "-o"])
+            .arg(dir.path().join(name))
+            .output()
+            .unwrap();
+        let (_, stderr) = expect(output, 0);
+        assert!(stderr.contains("wrote 140000 rows, 9 columns"), "{stderr}");
+        let frame = read(name);
+        assert_eq!(frame.height(), 140_000, "{name}");
+        let order: Vec<(i32, i64)> = frame
+            .column("_kafka_partition")
+            .unwrap()
+            .as_materialized_series()
+            .cast(&DataType::Int32)
+            .unwrap()
+            .i32()
+            .unwrap()
+            .into_no_null_iter()
+            .zip(
+                frame
+                    .column("_kafka_offset")
+                    .unwrap()
+                    .as_materialized_series()
+                    .i64()
+                    .unwrap()
+                    .into_no_null_iter(),
+            )
+            .collect();
+        let expected: Vec<(i32, i64)> = (0..2).flat_map(|p| (0..N).map(move |o| (p, o))).collect();
+        assert!(order == expected, "{name}: rows out of order");
+        assert_eq!(frame.column("o").unwrap().dtype(), &DataType::Float64, "{name}");
+        assert_eq!(
+            frame.column("late").unwrap().null_count(),
+            140_000 - 4_000,
+            "{name}"
+        );
+        frames.push(frame);
+    }
+    // Two runs give the same frame.
+    assert!(frames[0].equals_missing(&frames[1]));
+    // Only the files are left: no temporary file, no segments.
+    assert_eq!(
+        listing(dir.path()),
+        ["a.parquet", "b.parquet", "c.arrow", "d.ndjson"]
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn ctrl_c_removes_the_temporary_file_and_exits_130() {
@@ -367,12 +474,14 @@ fn ctrl_c_removes_the_temporary_file_and_exits_130() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // The temporary file beside the target shows that the handler has something to remove.
+    // The temporary file and the segments' directory beside the target show that the handler
+    // has something to remove.
     let started = Instant::now();
-    while !listing(dir.path())
-        .iter()
-        .any(|n| n.starts_with(".snap.parquet.tmp-"))
-    {
+    while !["tmp", "segments"].iter().all(|kind| {
+        listing(dir.path())
+            .iter()
+            .any(|n| n.starts_with(&format!(".snap.parquet.{kind}-")))
+    }) {
         assert!(
             started.elapsed() < Duration::from_secs(20),
             "no temporary file in {:?}",

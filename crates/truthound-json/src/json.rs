@@ -158,6 +158,14 @@ fn walk(
                     _ => return Err(DeserializeFailure::new("invalid JSON: object key expected")),
                 }
                 idx += 1;
+                if visitor.skip_value() {
+                    // The value, containers with all they hold, is passed over on the tape.
+                    idx += match *nodes.get(idx).ok_or_else(truncated)? {
+                        Node::Object { count, .. } | Node::Array { count, .. } => 1 + count,
+                        Node::String(_) | Node::Static(_) => 1,
+                    };
+                    continue;
+                }
             }
             break;
         }

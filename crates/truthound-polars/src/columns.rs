@@ -139,6 +139,20 @@ pub(crate) struct ColumnTree {
     undo: Vec<(NodeId, Node)>,
     /// The arena size when the current message began; newer nodes need no undo.
     message_nodes: usize,
+    /// The top-level fields to build (`None`: all); the others' values are ignored.
+    projection: Option<Vec<Box<str>>>,
+    /// While the value of a field outside the projection arrives: the depth of its open
+    /// containers (0 before its first event).
+    ignore: Option<usize>,
+}
+
+/// An event, as far as ignoring a value goes.
+#[derive(Clone, Copy)]
+enum Event {
+    Scalar,
+    Key,
+    Begin,
+    End,
 }
 
 impl Default for ColumnTree {
@@ -155,7 +169,38 @@ impl Default for ColumnTree {
             broken: false,
             undo: Vec::new(),
             message_nodes: 1,
+            projection: None,
+            ignore: None,
         }
+    }
+}
+
+impl ColumnTree {
+    /// A tree that builds only the top-level fields named in `columns`, when given.
+    pub(crate) fn with_projection(columns: Option<&[String]>) -> Self {
+        Self {
+            projection: columns.map(|c| c.iter().map(|n| n.as_str().into()).collect()),
+            ..Self::default()
+        }
+    }
+
+    /// Swallows `event` when it belongs to an ignored value; `true` if it did.
+    fn ignored(&mut self, event: Event) -> bool {
+        let Some(depth) = self.ignore else {
+            return false;
+        };
+        self.ignore = match (event, depth) {
+            (Event::Begin, d) => Some(d + 1),
+            (Event::End, 0) | (Event::Key, 0) => {
+                // A value cannot start with these: the events break the grammar.
+                self.broken = true;
+                None
+            }
+            (Event::End, 1) | (Event::Scalar, 0) => None,
+            (Event::End, d) => Some(d - 1),
+            (Event::Scalar | Event::Key, d) => Some(d),
+        };
+        true
     }
 }
 
@@ -176,6 +221,7 @@ impl ColumnTree {
     pub(crate) fn begin_message(&mut self) -> Mark {
         self.stack.clear();
         self.pending = None;
+        self.ignore = None;
         self.capture = None;
         self.top_started = false;
         self.broken = false;
@@ -196,7 +242,11 @@ impl ColumnTree {
         if self.broken {
             return Err("the deserializer reported events that do not form a value");
         }
-        if !self.top_started || !self.stack.is_empty() || self.capture.is_some() {
+        if !self.top_started
+            || !self.stack.is_empty()
+            || self.capture.is_some()
+            || self.ignore.is_some()
+        {
             return Err("the deserializer reported an incomplete value");
         }
         self.complete_struct(ROOT);
@@ -207,6 +257,7 @@ impl ColumnTree {
     pub(crate) fn rollback(&mut self, mark: Mark) {
         self.stack.clear();
         self.pending = None;
+        self.ignore = None;
         self.capture = None;
         self.writer.clear();
         self.nodes.truncate(mark.nodes);
@@ -694,6 +745,9 @@ impl ColumnTree {
 
 impl ValueVisitor for ColumnTree {
     fn null(&mut self) {
+        if self.ignored(Event::Scalar) {
+            return;
+        }
         if self.captured(|w| w.null()) {
             return;
         }
@@ -703,6 +757,9 @@ impl ValueVisitor for ColumnTree {
     }
 
     fn bool(&mut self, v: bool) {
+        if self.ignored(Event::Scalar) {
+            return;
+        }
         if self.captured(|w| w.bool(v)) {
             return;
         }
@@ -724,6 +781,9 @@ impl ValueVisitor for ColumnTree {
     }
 
     fn i64(&mut self, v: i64) {
+        if self.ignored(Event::Scalar) {
+            return;
+        }
         if self.captured(|w| w.i64(v)) {
             return;
         }
@@ -756,6 +816,9 @@ impl ValueVisitor for ColumnTree {
     }
 
     fn u64(&mut self, v: u64) {
+        if self.ignored(Event::Scalar) {
+            return;
+        }
         if self.captured(|w| w.u64(v)) {
             return;
         }
@@ -800,6 +863,9 @@ impl ValueVisitor for ColumnTree {
     }
 
     fn f64(&mut self, v: f64) {
+        if self.ignored(Event::Scalar) {
+            return;
+        }
         if self.captured(|w| w.f64(v)) {
             return;
         }
@@ -823,6 +889,9 @@ impl ValueVisitor for ColumnTree {
     }
 
     fn str(&mut self, v: &str) {
+        if self.ignored(Event::Scalar) {
+            return;
+        }
         if self.captured(|w| w.str(v)) {
             return;
         }
@@ -844,6 +913,9 @@ impl ValueVisitor for ColumnTree {
     }
 
     fn bytes(&mut self, v: &[u8]) {
+        if self.ignored(Event::Scalar) {
+            return;
+        }
         if self.captured(|w| w.bytes(v)) {
             return;
         }
@@ -865,6 +937,9 @@ impl ValueVisitor for ColumnTree {
     }
 
     fn begin_object(&mut self, len: Option<usize>) {
+        if self.ignored(Event::Begin) {
+            return;
+        }
         if self.captured(|w| w.begin_object(len)) {
             return;
         }
@@ -896,11 +971,21 @@ impl ValueVisitor for ColumnTree {
     }
 
     fn key(&mut self, k: &str) {
+        if self.ignored(Event::Key) {
+            return;
+        }
         if self.captured(|w| w.key(k)) {
             return;
         }
         match self.stack.last() {
             Some(&Open::Struct(id)) if self.pending.is_none() => {
+                if id == ROOT
+                    && let Some(wanted) = &self.projection
+                    && !wanted.iter().any(|w| **w == *k)
+                {
+                    self.ignore = Some(0);
+                    return;
+                }
                 self.pending = self.field(id, k);
             }
             _ => self.broken = true,
@@ -908,6 +993,9 @@ impl ValueVisitor for ColumnTree {
     }
 
     fn end_object(&mut self) {
+        if self.ignored(Event::End) {
+            return;
+        }
         if self.captured(JsonWriter::end_object) {
             return;
         }
@@ -922,6 +1010,9 @@ impl ValueVisitor for ColumnTree {
     }
 
     fn begin_array(&mut self, len: Option<usize>) {
+        if self.ignored(Event::Begin) {
+            return;
+        }
         if self.captured(|w| w.begin_array(len)) {
             return;
         }
@@ -951,6 +1042,9 @@ impl ValueVisitor for ColumnTree {
     }
 
     fn end_array(&mut self) {
+        if self.ignored(Event::End) {
+            return;
+        }
         if self.captured(JsonWriter::end_array) {
             return;
         }
@@ -965,6 +1059,15 @@ impl ValueVisitor for ColumnTree {
                 node.len += 1;
             }
             _ => self.broken = true,
+        }
+    }
+
+    fn skip_value(&mut self) -> bool {
+        if self.ignore == Some(0) {
+            self.ignore = None;
+            true
+        } else {
+            false
         }
     }
 }

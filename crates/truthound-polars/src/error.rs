@@ -22,6 +22,10 @@ pub enum Error {
         /// The name both columns have.
         name: String,
     },
+    /// A [`FrameSink`](crate::FrameSink) or [`SegmentSpill`](crate::SegmentSpill) failed: the
+    /// snapshot could not be written or its segments kept.
+    #[error("{0}")]
+    Sink(Box<dyn std::error::Error + Send + Sync>),
     /// A decoding thread could not be started or stopped unexpectedly.
     #[error("decoding: {0}")]
     Internal(String),

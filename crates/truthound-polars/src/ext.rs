@@ -1,5 +1,7 @@
 //! [`PolarsSourceExt`]: DataFrames, LazyFrames and schemas from any streaming source.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use futures::TryStreamExt;
 use polars::prelude::{IntoLazy, LazyFrame};
@@ -7,7 +9,7 @@ use truthound_streaming_core::{BaseStreamingDataSource, Schema};
 
 use crate::error::Result;
 use crate::frame::{DecodeReport, Snapshot};
-use crate::parallel::ParallelFrameBuilder;
+use crate::parallel::{FrameSink, ParallelFrameBuilder, SegmentSpill};
 
 /// Polars conversion and schema inference for every [`BaseStreamingDataSource`].
 ///
@@ -70,6 +72,24 @@ pub trait PolarsSourceExt: BaseStreamingDataSource {
     /// As [`to_polars_dataframe`](Self::to_polars_dataframe).
     async fn to_polars_lazyframe_with_report(&mut self) -> Result<(LazyFrame, DecodeReport)>;
 
+    /// Reads the snapshot into `sink` chunk by chunk, in the order and with the columns of
+    /// [`to_polars_dataframe`](Self::to_polars_dataframe), and returns the report: decoded
+    /// segments wait in `spill` until the read ends and the columns' types are known, then are
+    /// loaded and written one at a time, so memory does not grow with the snapshot. This is how
+    /// `truthound snapshot -o FILE` writes files.
+    ///
+    /// The read and decoding run while this is awaited; loading and writing the segments at the
+    /// end block the task's thread.
+    ///
+    /// # Errors
+    /// As [`to_polars_dataframe`](Self::to_polars_dataframe), and what `sink` or `spill`
+    /// failed with.
+    async fn write_snapshot(
+        &mut self,
+        spill: Arc<dyn SegmentSpill>,
+        sink: &mut (dyn FrameSink + Send),
+    ) -> Result<DecodeReport>;
+
     /// Infers the schema from the first `schema_sample_size` records of the snapshot (a separate
     /// read; malformed records in the sample are skipped).
     ///
@@ -91,13 +111,31 @@ async fn read_snapshot<S: BaseStreamingDataSource + ?Sized>(
     limit: usize,
     sample: bool,
 ) -> Result<Snapshot> {
-    let config = source.config().clone();
+    let builder = builder_for(source, sample)?;
+    read_into(source, limit, builder).await?.finish()
+}
+
+/// A builder decoding on a thread per core.
+fn builder_for<S: BaseStreamingDataSource + ?Sized>(
+    source: &S,
+    sample: bool,
+) -> Result<ParallelFrameBuilder> {
+    let config = source.config();
     config.validate()?;
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let mut builder = ParallelFrameBuilder::new(&config, source.value_deserializer(), threads);
+    let mut builder = ParallelFrameBuilder::new(config, source.value_deserializer(), threads);
     if sample {
         builder = builder.with_on_malformed(truthound_streaming_core::OnMalformed::Skip);
     }
+    Ok(builder)
+}
+
+/// Pushes up to `limit` records from the snapshot start into `builder`.
+async fn read_into<S: BaseStreamingDataSource + ?Sized>(
+    source: &mut S,
+    limit: usize,
+    mut builder: ParallelFrameBuilder,
+) -> Result<ParallelFrameBuilder> {
     let mut batches = source.read_messages(limit).await?;
     let mut read = 0;
     while let Some(mut batch) = batches.try_next().await? {
@@ -109,7 +147,7 @@ async fn read_snapshot<S: BaseStreamingDataSource + ?Sized>(
         }
     }
     drop(batches);
-    builder.finish()
+    Ok(builder)
 }
 
 #[async_trait]
@@ -126,6 +164,16 @@ impl<T: BaseStreamingDataSource + ?Sized> PolarsSourceExt for T {
     async fn to_polars_lazyframe_with_report(&mut self) -> Result<(LazyFrame, DecodeReport)> {
         let snapshot = self.to_polars_dataframe().await?;
         Ok((snapshot.frame.lazy(), snapshot.report))
+    }
+
+    async fn write_snapshot(
+        &mut self,
+        spill: Arc<dyn SegmentSpill>,
+        sink: &mut (dyn FrameSink + Send),
+    ) -> Result<DecodeReport> {
+        let limit = self.config().max_messages;
+        let builder = builder_for(self, false)?.with_spill(spill);
+        read_into(self, limit, builder).await?.finish_into(sink)
     }
 
     async fn get_schema(&mut self) -> Result<Schema> {

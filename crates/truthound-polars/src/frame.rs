@@ -167,7 +167,7 @@ impl MessageFrameBuilder {
         Self {
             deserializer,
             on_malformed: config.on_malformed,
-            tree: ColumnTree::default(),
+            tree: ColumnTree::with_projection(config.columns.as_deref()),
             metadata: MetadataColumns::new(config),
             report: DecodeReport::default(),
         }

@@ -13,7 +13,8 @@
 //! - [`frame`]: [`MessageFrameBuilder`], [`Snapshot`], [`DecodeReport`] and [`SkippedMessage`].
 //! - [`ext`]: [`PolarsSourceExt`], the source extension trait.
 //! - [`parallel`]: [`ParallelFrameBuilder`], decoding batches on several threads as they
-//!   arrive, and [`build_parallel`] for records already in memory.
+//!   arrive, [`FrameSink`] and [`SegmentSpill`] for snapshots written chunk by chunk, and
+//!   [`build_parallel`] for records already in memory.
 //! - [`schema`]: [`infer_schema`] and [`frame_schema`], core schemas of built frames.
 //! - [`error`]: [`Error`] and the [`Result`] alias.
 //! - `merge` (private): stacking frames built separately, their types reconciled.
@@ -63,7 +64,7 @@ pub mod schema;
 pub use error::{Error, Result};
 pub use ext::PolarsSourceExt;
 pub use frame::{DecodeReport, MessageFrameBuilder, NotedField, SkippedMessage, Snapshot};
-pub use parallel::{ParallelFrameBuilder, build_parallel};
+pub use parallel::{FrameSink, ParallelFrameBuilder, SegmentSpill, build_parallel};
 pub use schema::{frame_schema, infer_schema};
 
 /// The items most users need, for a glob import.

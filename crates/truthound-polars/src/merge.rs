@@ -10,7 +10,7 @@
 //! columns when their types already agree.
 
 use polars::prelude::{
-    AnyValue, ChunkAgg, Column, DataFrame, DataType as PlDataType, IntoColumn, IntoSeries,
+    AnyValue, ChunkAgg, DataFrame, DataType as PlDataType, IntoColumn, IntoSeries,
     NamedFrom, PlSmallStr, Series, StructChunked,
 };
 use truthound_streaming_core::{DataType, FieldNote, JsonWriter, ValueVisitor};
@@ -47,15 +47,207 @@ impl Target {
     }
 }
 
+/// What stacking needs to know of one chunk's column (or of a field or list element inside
+/// it) to choose its target: its type, whether it holds a negative integer, and the same of its
+/// struct fields or list elements. Small, so that a chunk's shapes can be kept while its data is
+/// elsewhere (see [`Summary`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Shape {
+    dtype: PlDataType,
+    negative: bool,
+    fields: Vec<Shape>,
+    names: Vec<String>,
+    inner: Option<Box<Shape>>,
+}
+
+impl Shape {
+    /// The shape of `series`.
+    fn of(series: &Series) -> Shape {
+        let dtype = series.dtype().clone();
+        let negative = series
+            .i64()
+            .ok()
+            .and_then(|ca| ca.min())
+            .is_some_and(|m| m < 0);
+        let (names, fields) = match series.struct_() {
+            Ok(ca) => ca
+                .fields_as_series()
+                .iter()
+                .map(|f| (f.name().to_string(), Shape::of(f)))
+                .unzip(),
+            Err(_) => (Vec::new(), Vec::new()),
+        };
+        let inner = series
+            .list()
+            .ok()
+            .map(|ca| Box::new(Shape::of(&ca.get_inner())));
+        Shape {
+            dtype,
+            negative,
+            fields,
+            names,
+            inner,
+        }
+    }
+}
+
 /// One chunk's view of the column being reconciled.
 struct Part<'a> {
-    series: Series,
+    shape: &'a Shape,
     notes: &'a [NotedField],
 }
 
 impl Part<'_> {
     fn noted(&self, path: &[String]) -> bool {
-        self.notes.iter().any(|n| n.path == path)
+        noted(self.notes, path)
+    }
+}
+
+fn noted(notes: &[NotedField], path: &[String]) -> bool {
+    notes.iter().any(|n| n.path == path)
+}
+
+/// A chunk of a snapshot as stacking plans it: the shape of each column and its report, without
+/// its data.
+#[derive(Debug, Clone)]
+pub(crate) struct Summary {
+    columns: Vec<(String, Shape)>,
+    report: DecodeReport,
+}
+
+impl Summary {
+    /// The summary of `part`.
+    pub(crate) fn of(part: &Snapshot) -> Summary {
+        Summary {
+            columns: part
+                .frame
+                .columns()
+                .iter()
+                .map(|c| (c.name().to_string(), Shape::of(c.as_materialized_series())))
+                .collect(),
+            report: part.report.clone(),
+        }
+    }
+
+    /// The chunk's report.
+    pub(crate) fn into_report(self) -> DecodeReport {
+        self.report
+    }
+
+    fn shape(&self, name: &str) -> Option<&Shape> {
+        self.columns.iter().find(|(n, _)| n == name).map(|(_, s)| s)
+    }
+}
+
+/// How chunks are stacked: each data column's target, then the metadata columns as they are,
+/// and the report of the chunks together.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    /// Data columns in first-seen order, with their targets; `None` when there is one chunk,
+    /// which is stacked as it is.
+    targets: Option<Vec<(String, Target)>>,
+    metadata: Vec<String>,
+    /// The stacked frame's columns and their types.
+    schema: polars::prelude::Schema,
+    /// The rows, tombstones, skipped records and notes of all the chunks.
+    pub(crate) report: DecodeReport,
+}
+
+impl Plan {
+    /// Plans stacking chunks with these summaries, in order: data columns in first-seen order,
+    /// then the `metadata` columns.
+    pub(crate) fn new(parts: &[Summary], metadata: &[String]) -> Plan {
+        let mut report = DecodeReport::default();
+        for part in parts {
+            report.rows += part.report.rows;
+            report.tombstones += part.report.tombstones;
+            report.skipped.extend(part.report.skipped.iter().cloned());
+        }
+        if let [only] = parts {
+            report.notes = only.report.notes.clone();
+            return Plan {
+                targets: None,
+                metadata: metadata.to_vec(),
+                schema: only
+                    .columns
+                    .iter()
+                    .map(|(n, s)| polars::prelude::Field::new(n.as_str().into(), s.dtype.clone()))
+                    .collect(),
+                report,
+            };
+        }
+        // Data columns in first-seen order across chunks (which is first-seen order overall).
+        let mut names: Vec<String> = Vec::new();
+        for part in parts {
+            for (name, _) in &part.columns {
+                if !metadata.iter().any(|m| m == name) && !names.iter().any(|n| n == name) {
+                    names.push(name.clone());
+                }
+            }
+        }
+        let mut targets = Vec::with_capacity(names.len());
+        for name in names {
+            let mut path = vec![name.clone()];
+            let present: Vec<Part<'_>> = parts
+                .iter()
+                .filter_map(|p| {
+                    p.shape(&name).map(|shape| Part {
+                        shape,
+                        notes: &p.report.notes,
+                    })
+                })
+                .collect();
+            let refs: Vec<&Part<'_>> = present.iter().collect();
+            let target = target_of(&refs, &mut path, &mut report.notes);
+            targets.push((name, target));
+        }
+        let mut schema: polars::prelude::Schema = targets
+            .iter()
+            .map(|(n, t)| polars::prelude::Field::new(n.as_str().into(), t.dtype()))
+            .collect();
+        for name in metadata {
+            if let Some(shape) = parts.iter().find_map(|p| p.shape(name)) {
+                schema.with_column(name.as_str().into(), shape.dtype.clone());
+            }
+        }
+        Plan {
+            targets: Some(targets),
+            metadata: metadata.to_vec(),
+            schema,
+            report,
+        }
+    }
+
+    /// The stacked frame's columns and their types.
+    pub(crate) fn schema(&self) -> &polars::prelude::Schema {
+        &self.schema
+    }
+
+    /// One chunk (planned at the place it has in the summaries) with its columns converted to
+    /// their targets, ready to be stacked or written.
+    pub(crate) fn conform(&self, part: Snapshot) -> Result<DataFrame> {
+        let Some(targets) = &self.targets else {
+            return Ok(part.frame);
+        };
+        let height = part.frame.height();
+        let mut cols = Vec::with_capacity(targets.len() + self.metadata.len());
+        for (name, target) in targets {
+            let mut path = vec![name.clone()];
+            let col = match part.frame.column(name) {
+                Ok(c) => convert(
+                    c.as_materialized_series(),
+                    target,
+                    &mut path,
+                    &part.report.notes,
+                )?,
+                Err(_) => Series::full_null(name.as_str().into(), height, &target.dtype()),
+            };
+            cols.push(col.into_column());
+        }
+        for name in &self.metadata {
+            cols.push(part.frame.column(name)?.clone());
+        }
+        Ok(DataFrame::new(height, cols)?)
     }
 }
 
@@ -63,60 +255,11 @@ impl Part<'_> {
 /// report's rows, tombstones, skipped records and notes are those of the parts together, plus
 /// a note for each field whose chunks' types were reconciled as JSON text.
 pub(crate) fn stack(parts: Vec<Snapshot>, metadata: &[String]) -> Result<Snapshot> {
-    let mut report = DecodeReport::default();
-    for part in &parts {
-        report.rows += part.report.rows;
-        report.tombstones += part.report.tombstones;
-        report.skipped.extend(part.report.skipped.iter().cloned());
-    }
-    if parts.len() == 1 {
-        let mut only = parts;
-        let part = only.swap_remove(0);
-        report.notes = part.report.notes;
-        return Ok(Snapshot {
-            frame: part.frame,
-            report,
-        });
-    }
-    // Data columns in first-seen order across chunks (which is first-seen order overall).
-    let mut names: Vec<String> = Vec::new();
-    for part in &parts {
-        for c in part.frame.columns() {
-            let name = c.name().as_str();
-            if !metadata.iter().any(|m| m == name) && !names.iter().any(|n| n == name) {
-                names.push(name.to_owned());
-            }
-        }
-    }
-    let heights: Vec<usize> = parts.iter().map(|p| p.frame.height()).collect();
-    let mut columns: Vec<Vec<Column>> = vec![Vec::new(); parts.len()];
-    for name in &names {
-        let mut path = vec![name.clone()];
-        let views: Vec<Option<Part<'_>>> = parts
-            .iter()
-            .map(|p| {
-                p.frame.column(name).ok().map(|c| Part {
-                    series: c.as_materialized_series().clone(),
-                    notes: &p.report.notes,
-                })
-            })
-            .collect();
-        let present: Vec<&Part<'_>> = views.iter().flatten().collect();
-        let target = target_of(&present, &mut path, &mut report.notes);
-        for (i, view) in views.iter().enumerate() {
-            let col = match view {
-                Some(part) => convert(&part.series, &target, &mut path, part)?,
-                None => Series::full_null(name.as_str().into(), heights[i], &target.dtype()),
-            };
-            columns[i].push(col.into_column());
-        }
-    }
+    let summaries: Vec<Summary> = parts.iter().map(Summary::of).collect();
+    let plan = Plan::new(&summaries, metadata);
     let mut frame: Option<DataFrame> = None;
-    for ((part, mut cols), height) in parts.into_iter().zip(columns).zip(heights) {
-        for name in metadata {
-            cols.push(part.frame.column(name)?.clone());
-        }
-        let part_frame = DataFrame::new(height, cols)?;
+    for part in parts {
+        let part_frame = plan.conform(part)?;
         match &mut frame {
             None => frame = Some(part_frame),
             Some(f) => {
@@ -126,7 +269,7 @@ pub(crate) fn stack(parts: Vec<Snapshot>, metadata: &[String]) -> Result<Snapsho
     }
     Ok(Snapshot {
         frame: frame.unwrap_or_default(),
-        report,
+        report: plan.report,
     })
 }
 
@@ -143,7 +286,7 @@ fn seen_note(parts: &[&Part<'_>], path: &[String]) -> Option<NotedField> {
                 note: FieldNote::MixedTypesAsJsonText { seen },
                 ..
             }) => seen.clone(),
-            _ => vec![crate::schema::core_type(part.series.dtype())],
+            _ => vec![crate::schema::core_type(&part.shape.dtype)],
         };
         for t in types {
             if t == DataType::Null {
@@ -213,18 +356,18 @@ fn target_of(parts: &[&Part<'_>], path: &mut Vec<String>, notes: &mut Vec<NotedF
     }
     let non_null: Vec<&&Part<'_>> = parts
         .iter()
-        .filter(|p| p.series.dtype() != &PlDataType::Null)
+        .filter(|p| p.shape.dtype != PlDataType::Null)
         .collect();
     let Some(first) = non_null.first() else {
         return Target::Type(PlDataType::Null);
     };
-    let dtypes: Vec<&PlDataType> = non_null.iter().map(|p| p.series.dtype()).collect();
+    let dtypes: Vec<&PlDataType> = non_null.iter().map(|p| &p.shape.dtype).collect();
     if dtypes.iter().all(|d| *d == dtypes[0]) && !matches!(dtypes[0], PlDataType::Struct(_)) {
         if let PlDataType::List(_) = dtypes[0] {
             // Equal list types may still hold structs whose fields need a look.
             return list_target(&non_null, path, notes);
         }
-        return Target::Type(first.series.dtype().clone());
+        return Target::Type(first.shape.dtype.clone());
     }
     let numeric = |d: &PlDataType| {
         matches!(
@@ -235,13 +378,7 @@ fn target_of(parts: &[&Part<'_>], path: &mut Vec<String>, notes: &mut Vec<NotedF
     if dtypes.iter().all(|d| numeric(d)) {
         let has_float = dtypes.contains(&&PlDataType::Float64);
         let has_unsigned = dtypes.contains(&&PlDataType::UInt64);
-        let negative = non_null.iter().any(|p| {
-            p.series
-                .i64()
-                .ok()
-                .and_then(|ca| ca.min())
-                .is_some_and(|m| m < 0)
-        });
+        let negative = non_null.iter().any(|p| p.shape.negative);
         return Target::Type(if has_float || (has_unsigned && negative) {
             PlDataType::Float64
         } else if has_unsigned {
@@ -251,39 +388,31 @@ fn target_of(parts: &[&Part<'_>], path: &mut Vec<String>, notes: &mut Vec<NotedF
         });
     }
     if dtypes.iter().all(|d| matches!(d, PlDataType::Struct(_))) {
-        let mut names: Vec<String> = Vec::new();
-        let fields: Vec<Vec<Series>> = non_null
-            .iter()
-            .map(|p| {
-                p.series
-                    .struct_()
-                    .map(|ca| ca.fields_as_series())
-                    .unwrap_or_default()
-            })
-            .collect();
-        for f in fields.iter().flatten() {
-            let name = f.name().as_str();
-            if !names.iter().any(|n| n == name) {
-                names.push(name.to_owned());
+        let mut names: Vec<&str> = Vec::new();
+        for p in &non_null {
+            for name in &p.shape.names {
+                if !names.contains(&name.as_str()) {
+                    names.push(name.as_str());
+                }
             }
         }
         let mut out = Vec::with_capacity(names.len());
         for name in names {
             let children: Vec<Part<'_>> = non_null
                 .iter()
-                .zip(&fields)
-                .filter_map(|(p, fs)| {
-                    fs.iter().find(|f| f.name().as_str() == name).map(|f| Part {
-                        series: f.clone(),
+                .filter_map(|p| {
+                    let i = p.shape.names.iter().position(|n| n == name)?;
+                    Some(Part {
+                        shape: &p.shape.fields[i],
                         notes: p.notes,
                     })
                 })
                 .collect();
-            path.push(name.clone());
+            path.push(name.to_owned());
             let child_refs: Vec<&Part<'_>> = children.iter().collect();
             let t = target_of(&child_refs, path, notes);
             path.pop();
-            out.push((name, t));
+            out.push((name.to_owned(), t));
         }
         return Target::Struct(out);
     }
@@ -305,8 +434,8 @@ fn list_target(
     let inner: Vec<Part<'_>> = parts
         .iter()
         .filter_map(|p| {
-            p.series.list().ok().map(|ca| Part {
-                series: ca.get_inner(),
+            p.shape.inner.as_deref().map(|shape| Part {
+                shape,
                 notes: p.notes,
             })
         })
@@ -315,12 +444,12 @@ fn list_target(
     Target::List(Box::new(target_of(&refs, path, notes)))
 }
 
-/// `series` (of the chunk `part`) as `target`.
+/// `series` (of a chunk whose report has these `notes`) as `target`.
 fn convert(
     series: &Series,
     target: &Target,
     path: &mut Vec<String>,
-    part: &Part<'_>,
+    part: &[NotedField],
 ) -> Result<Series> {
     let dtype = target.dtype();
     if series.dtype() == &PlDataType::Null {
@@ -332,7 +461,7 @@ fn convert(
     }
     Ok(match target {
         Target::Json => {
-            if part.noted(path) && series.dtype() == &PlDataType::String {
+            if noted(part, path) && series.dtype() == &PlDataType::String {
                 series.clone()
             } else {
                 json_text(series, path, part)?
@@ -374,7 +503,7 @@ fn convert(
 
 /// Each value of `series` as its JSON text (nulls stay null). Strings that the chunk already
 /// holds as JSON text (under a noted path) are spliced in as they are.
-fn json_text(series: &Series, path: &mut Vec<String>, part: &Part<'_>) -> Result<Series> {
+fn json_text(series: &Series, path: &mut Vec<String>, part: &[NotedField]) -> Result<Series> {
     let mut out: Vec<Option<String>> = Vec::with_capacity(series.len());
     let mut w = JsonWriter::new();
     for i in 0..series.len() {
@@ -390,7 +519,12 @@ fn json_text(series: &Series, path: &mut Vec<String>, part: &Part<'_>) -> Result
     Ok(Series::new(series.name().clone(), out))
 }
 
-fn write_value(value: &AnyValue<'_>, path: &mut Vec<String>, part: &Part<'_>, w: &mut JsonWriter) {
+fn write_value(
+    value: &AnyValue<'_>,
+    path: &mut Vec<String>,
+    part: &[NotedField],
+    w: &mut JsonWriter,
+) {
     match value {
         AnyValue::Null => w.null(),
         AnyValue::Boolean(b) => w.bool(*b),
@@ -398,8 +532,8 @@ fn write_value(value: &AnyValue<'_>, path: &mut Vec<String>, part: &Part<'_>, w:
         AnyValue::Int32(v) => w.i64(i64::from(*v)),
         AnyValue::UInt64(v) => w.u64(*v),
         AnyValue::Float64(v) => w.f64(*v),
-        AnyValue::String(s) if part.noted(path) => w.raw_value(s),
-        AnyValue::StringOwned(s) if part.noted(path) => w.raw_value(s),
+        AnyValue::String(s) if noted(part, path) => w.raw_value(s),
+        AnyValue::StringOwned(s) if noted(part, path) => w.raw_value(s),
         AnyValue::String(s) => w.str(s),
         AnyValue::StringOwned(s) => w.str(s),
         AnyValue::Binary(b) => w.bytes(b),

@@ -2,11 +2,71 @@
 
 use std::sync::Arc;
 
+use polars::prelude::{DataFrame, Schema as FrameSchema};
 use truthound_streaming_core::{MessageDeserializer, RawMessage, StreamingDataSourceConfig};
 
 use crate::error::Result;
-use crate::frame::{MessageFrameBuilder, Snapshot};
+use crate::frame::{DecodeReport, MessageFrameBuilder, Snapshot};
+use crate::merge::{Plan, Summary};
 use crate::metadata::MetadataColumns;
+
+/// Where the finished segments of a [`ParallelFrameBuilder`] wait for the end of the read, out
+/// of memory (for instance as Arrow IPC files in a temporary directory), so that a snapshot
+/// written to a file by [`finish_into`](ParallelFrameBuilder::finish_into) takes memory for the
+/// segments being decoded only, however long it is.
+///
+/// [`store`](Self::store) is called on the decoding threads, once per segment, with an id no
+/// other segment of the build has; [`load`](Self::load) once per id, in snapshot order, on the
+/// thread that calls `finish_into`, which may then drop what it kept of it.
+pub trait SegmentSpill: Send + Sync {
+    /// Keeps the frame of segment `id`.
+    ///
+    /// # Errors
+    /// What keeping it failed with (an I/O error, for instance, as [`Error::Sink`](crate::Error::Sink)).
+    fn store(&self, id: u64, frame: &mut DataFrame) -> Result<()>;
+
+    /// The frame stored as `id`, as it was stored.
+    ///
+    /// # Errors
+    /// What reading it back failed with.
+    fn load(&self, id: u64) -> Result<DataFrame>;
+}
+
+/// Receives a snapshot chunk by chunk, in snapshot order, each chunk with the columns and types
+/// given to [`start`](Self::start): a file writer, for instance.
+pub trait FrameSink {
+    /// Called once, before the first chunk, with the columns of the whole snapshot.
+    ///
+    /// # Errors
+    /// A schema the sink cannot hold (nested columns for CSV, say), or an I/O error.
+    fn start(&mut self, schema: &FrameSchema) -> Result<()>;
+
+    /// The next chunk.
+    ///
+    /// # Errors
+    /// What writing it failed with.
+    fn write(&mut self, chunk: DataFrame) -> Result<()>;
+}
+
+/// A sink that stacks the chunks into one frame.
+#[derive(Default)]
+struct Stacked(Option<DataFrame>);
+
+impl FrameSink for Stacked {
+    fn start(&mut self, _schema: &FrameSchema) -> Result<()> {
+        Ok(())
+    }
+
+    fn write(&mut self, chunk: DataFrame) -> Result<()> {
+        match &mut self.0 {
+            None => self.0 = Some(chunk),
+            Some(frame) => {
+                frame.vstack_mut(&chunk)?;
+            }
+        }
+        Ok(())
+    }
+}
 
 /// Fewer records than this per thread are decoded on one thread: starting threads and merging
 /// would cost more than they save.
@@ -114,8 +174,14 @@ enum Job {
 /// The first error a worker met (with `on_malformed = error`), by segment order.
 type FirstError = Arc<std::sync::Mutex<Option<(SegmentKey, crate::Error)>>>;
 
+/// A decoded segment: its frame, or where it went and what stacking needs of it.
+enum Finished {
+    Kept(Snapshot),
+    Spilled(Summary),
+}
+
 /// What a worker thread returns: each segment it decoded, with its frame or error.
-type Segments = Vec<(SegmentKey, Result<Snapshot>)>;
+type Segments = Vec<(SegmentKey, Result<Finished>)>;
 
 struct Workers {
     senders: Vec<futures::channel::mpsc::Sender<Job>>,
@@ -171,6 +237,7 @@ pub struct ParallelFrameBuilder {
     next_seq: u64,
     first_error: FirstError,
     segment_messages: usize,
+    spill: Option<std::sync::Arc<dyn SegmentSpill>>,
 }
 
 /// The segment a partition's next messages go to.
@@ -209,7 +276,17 @@ impl ParallelFrameBuilder {
             next_seq: 0,
             first_error: FirstError::default(),
             segment_messages: SEGMENT_MESSAGES,
+            spill: None,
         }
+    }
+
+    /// Hands each finished segment to `spill` instead of keeping it in memory: with
+    /// [`finish_into`](Self::finish_into), memory then holds the segments being decoded and
+    /// one segment being written, whatever the length of the snapshot.
+    #[must_use]
+    pub fn with_spill(mut self, spill: Arc<dyn SegmentSpill>) -> Self {
+        self.spill = Some(spill);
+        self
     }
 
     /// Cuts segments of `n` messages (at least 1) instead of [`SEGMENT_MESSAGES`]: more,
@@ -232,18 +309,35 @@ impl ParallelFrameBuilder {
 
     fn workers(&mut self) -> &mut Workers {
         let (config, on_malformed) = (&self.config, self.on_malformed);
-        let (threads, deserializer, first_error) =
-            (self.threads, &self.deserializer, &self.first_error);
+        let (threads, deserializer, first_error, spill) = (
+            self.threads,
+            &self.deserializer,
+            &self.first_error,
+            &self.spill,
+        );
         self.workers.get_or_insert_with(|| {
             let mut senders = Vec::with_capacity(threads);
             let mut handles = Vec::with_capacity(threads);
             for i in 0..threads {
                 let (tx, rx) = futures::channel::mpsc::channel(4);
-                let (config, deserializer, first_error) =
-                    (config.clone(), deserializer.clone(), first_error.clone());
+                let (config, deserializer, first_error, spill) = (
+                    config.clone(),
+                    deserializer.clone(),
+                    first_error.clone(),
+                    spill.clone(),
+                );
                 let handle = std::thread::Builder::new()
                     .name(format!("truthound-decode-{i}"))
-                    .spawn(move || work(rx, &config, deserializer, on_malformed, &first_error))
+                    .spawn(move || {
+                        let worker = Worker {
+                            config: &config,
+                            deserializer,
+                            on_malformed,
+                            first_error: &first_error,
+                            spill: spill.as_deref(),
+                        };
+                        worker.run(rx)
+                    })
                     .unwrap_or_else(|e| panic!("cannot start a decoding thread: {e}"));
                 senders.push(tx);
                 handles.push(handle);
@@ -334,80 +428,147 @@ impl ParallelFrameBuilder {
     /// # Errors
     /// As [`MessageFrameBuilder::finish`]; with `on_malformed = error`, the first malformed
     /// record found.
-    pub fn finish(mut self) -> Result<Snapshot> {
+    pub fn finish(self) -> Result<Snapshot> {
+        let mut stacked = Stacked::default();
+        let report = self.finish_into(&mut stacked)?;
+        Ok(Snapshot {
+            frame: stacked.0.unwrap_or_default(),
+            report,
+        })
+    }
+
+    /// Waits for the workers and writes the segments' frames to `sink`, one at a time in
+    /// snapshot order, each with the columns and types of the whole snapshot (reconciled as
+    /// [`finish`](Self::finish) reconciles them, from what each segment holds); returns the
+    /// report. Stacking what the sink receives gives the frame `finish` gives. With a
+    /// [spill](Self::with_spill), each segment is loaded back just before it is written.
+    ///
+    /// This blocks the calling thread while segments are loaded and written.
+    ///
+    /// # Errors
+    /// As [`finish`](Self::finish), and what the sink or the spill failed with.
+    pub fn finish_into(mut self, sink: &mut dyn FrameSink) -> Result<DecodeReport> {
         let metadata = MetadataColumns::new(&self.config).names();
-        let Some(workers) = self.workers.take() else {
-            return MessageFrameBuilder::new(&self.config, self.deserializer.clone())
-                .finish_snapshot();
-        };
-        drop(workers.senders);
         let mut segments = Vec::new();
-        for handle in workers.handles {
-            segments.extend(
-                handle
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            );
+        if let Some(workers) = self.workers.take() {
+            drop(workers.senders);
+            for handle in workers.handles {
+                segments.extend(
+                    handle
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                );
+            }
         }
         if let Some(e) = self.take_error() {
             return Err(e);
         }
-        segments.sort_by_key(|(key, _)| *key);
-        let parts = segments
-            .into_iter()
-            .map(|(_, s)| s)
-            .collect::<Result<Vec<_>>>()?;
-        if parts.is_empty() {
-            return MessageFrameBuilder::new(&self.config, self.deserializer.clone())
-                .finish_snapshot();
+        if segments.is_empty() {
+            let empty = MessageFrameBuilder::new(&self.config, self.deserializer.clone())
+                .finish_snapshot()?;
+            sink.start(&empty.frame.schema())?;
+            sink.write(empty.frame)?;
+            return Ok(empty.report);
         }
-        crate::merge::stack(parts, &metadata)
+        segments.sort_by_key(|(key, _)| *key);
+        let mut parts = Vec::with_capacity(segments.len());
+        for (key, finished) in segments {
+            parts.push((key, finished?));
+        }
+        let summaries: Vec<Summary> = parts
+            .iter()
+            .map(|(_, f)| match f {
+                Finished::Kept(s) => Summary::of(s),
+                Finished::Spilled(summary) => summary.clone(),
+            })
+            .collect();
+        let plan = Plan::new(&summaries, &metadata);
+        drop(summaries);
+        sink.start(plan.schema())?;
+        for (key, finished) in parts {
+            let part = match finished {
+                Finished::Kept(s) => s,
+                Finished::Spilled(summary) => {
+                    let spill = self.spill.as_deref().ok_or_else(|| {
+                        crate::Error::Internal("a segment was spilled without a spill".into())
+                    })?;
+                    Snapshot {
+                        frame: spill.load(key.2)?,
+                        report: summary.into_report(),
+                    }
+                }
+            };
+            sink.write(plan.conform(part)?)?;
+        }
+        Ok(plan.report)
     }
 }
 
 /// A worker thread: decodes the segments it is given, each with its own builder.
-fn work(
-    mut jobs: futures::channel::mpsc::Receiver<Job>,
-    config: &StreamingDataSourceConfig,
+struct Worker<'a> {
+    config: &'a StreamingDataSourceConfig,
     deserializer: Arc<dyn MessageDeserializer>,
     on_malformed: truthound_streaming_core::OnMalformed,
-    first_error: &FirstError,
-) -> Segments {
-    use futures::StreamExt;
-    let mut open: Vec<(SegmentKey, MessageFrameBuilder)> = Vec::new();
-    let mut done = Vec::new();
-    let mut failed: Vec<SegmentKey> = Vec::new();
-    while let Some(job) = futures::executor::block_on(jobs.next()) {
-        match job {
-            Job::Push(key, messages) => {
-                if failed.contains(&key) {
-                    continue;
+    first_error: &'a FirstError,
+    spill: Option<&'a dyn SegmentSpill>,
+}
+
+impl Worker<'_> {
+    fn run(&self, mut jobs: futures::channel::mpsc::Receiver<Job>) -> Segments {
+        use futures::StreamExt;
+        let mut open: Vec<(SegmentKey, MessageFrameBuilder)> = Vec::new();
+        let mut done = Vec::new();
+        let mut failed: Vec<SegmentKey> = Vec::new();
+        while let Some(job) = futures::executor::block_on(jobs.next()) {
+            match job {
+                Job::Push(key, messages) => {
+                    if failed.contains(&key) {
+                        continue;
+                    }
+                    let i = open.iter().position(|(k, _)| *k == key).unwrap_or_else(|| {
+                        let b = MessageFrameBuilder::new(self.config, self.deserializer.clone())
+                            .with_on_malformed(self.on_malformed);
+                        open.push((key, b));
+                        open.len() - 1
+                    });
+                    if let Err(e) = open[i].1.push_batch(&messages) {
+                        open.retain(|(k, _)| *k != key);
+                        failed.push(key);
+                        self.fail(key, e);
+                    }
                 }
-                let i = open.iter().position(|(k, _)| *k == key).unwrap_or_else(|| {
-                    let b = MessageFrameBuilder::new(config, deserializer.clone())
-                        .with_on_malformed(on_malformed);
-                    open.push((key, b));
-                    open.len() - 1
-                });
-                if let Err(e) = open[i].1.push_batch(&messages) {
-                    open.retain(|(k, _)| *k != key);
-                    failed.push(key);
-                    let mut first = first_error.lock().unwrap_or_else(|p| p.into_inner());
-                    if first.as_ref().is_none_or(|(k, _)| key < *k) {
-                        *first = Some((key, e));
+                Job::Close(key) => {
+                    if let Some(i) = open.iter().position(|(k, _)| *k == key) {
+                        let (_, builder) = open.swap_remove(i);
+                        done.push((key, self.finish(key, builder)));
                     }
                 }
             }
-            Job::Close(key) => {
-                if let Some(i) = open.iter().position(|(k, _)| *k == key) {
-                    let (_, builder) = open.swap_remove(i);
-                    done.push((key, builder.finish_snapshot()));
-                }
+        }
+        for (key, builder) in open {
+            done.push((key, self.finish(key, builder)));
+        }
+        done
+    }
+
+    /// Records `e` as the first error if no earlier segment has one.
+    fn fail(&self, key: SegmentKey, e: crate::Error) {
+        let mut first = self.first_error.lock().unwrap_or_else(|p| p.into_inner());
+        if first.as_ref().is_none_or(|(k, _)| key < *k) {
+            *first = Some((key, e));
+        }
+    }
+
+    /// The segment's frame, kept or spilled.
+    fn finish(&self, key: SegmentKey, builder: MessageFrameBuilder) -> Result<Finished> {
+        let mut snapshot = builder.finish_snapshot()?;
+        match self.spill {
+            None => Ok(Finished::Kept(snapshot)),
+            Some(spill) => {
+                let summary = Summary::of(&snapshot);
+                spill.store(key.2, &mut snapshot.frame)?;
+                Ok(Finished::Spilled(summary))
             }
         }
     }
-    for (key, builder) in open {
-        done.push((key, builder.finish_snapshot()));
-    }
-    done
 }

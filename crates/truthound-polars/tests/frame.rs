@@ -13,7 +13,7 @@ use truthound_json::{BytesDeserializer, StringDeserializer};
 use truthound_polars::{Error, MessageFrameBuilder, SkippedMessage, frame_schema};
 use truthound_streaming_core::{
     DataType as CoreType, FieldNote, KeyDeserializer, OnMalformed, RawMessage,
-    StreamingDataSourceConfig,
+    StreamingDataSourceConfig, ValueVisitor,
 };
 
 fn mixed(seen: Vec<CoreType>) -> FieldNote {
@@ -688,4 +688,99 @@ fn matches_the_polars_ndjson_reader_on_regular_data() {
         .unwrap();
     assert_eq!(ours.schema(), theirs.schema());
     assert!(ours.equals_missing(&theirs));
+}
+
+/// Forwards every event to the visitor inside but never offers to skip a value, as a
+/// deserializer that cannot skip would.
+struct NoSkip<'a>(&'a mut dyn ValueVisitor);
+
+impl ValueVisitor for NoSkip<'_> {
+    fn null(&mut self) {
+        self.0.null();
+    }
+    fn bool(&mut self, v: bool) {
+        self.0.bool(v);
+    }
+    fn i64(&mut self, v: i64) {
+        self.0.i64(v);
+    }
+    fn u64(&mut self, v: u64) {
+        self.0.u64(v);
+    }
+    fn f64(&mut self, v: f64) {
+        self.0.f64(v);
+    }
+    fn str(&mut self, v: &str) {
+        self.0.str(v);
+    }
+    fn bytes(&mut self, v: &[u8]) {
+        self.0.bytes(v);
+    }
+    fn begin_object(&mut self, len: Option<usize>) {
+        self.0.begin_object(len);
+    }
+    fn key(&mut self, k: &str) {
+        self.0.key(k);
+    }
+    fn end_object(&mut self) {
+        self.0.end_object();
+    }
+    fn begin_array(&mut self, len: Option<usize>) {
+        self.0.begin_array(len);
+    }
+    fn end_array(&mut self) {
+        self.0.end_array();
+    }
+}
+
+/// JSON decoded without skipping values.
+struct JsonWithoutSkipping;
+
+impl truthound_streaming_core::MessageDeserializer for JsonWithoutSkipping {
+    fn name(&self) -> &str {
+        "json-no-skip"
+    }
+
+    fn deserialize_into(
+        &self,
+        payload: &[u8],
+        visitor: &mut dyn ValueVisitor,
+    ) -> Result<(), truthound_streaming_core::DeserializeFailure> {
+        truthound_json::JSONDeserializer::new().deserialize_into(payload, &mut NoSkip(visitor))
+    }
+}
+
+#[test]
+fn projected_columns_are_the_full_frames_columns_and_the_rest_is_skipped() {
+    let payloads = [
+        r#"{"a": 1, "skip": {"x": [1, {"y": 2}], "z": "s"}, "b": [1, 2], "c": {"d": null}}"#,
+        r#"{"skip": [[1], [2, [3, {"k": []}]]], "c": {"d": 4}, "a": 2.5}"#,
+        r#"{"b": "text", "late": {"deep": {"er": [true]}}}"#,
+        r#"{"a": {"now": "a struct"}, "skip": null, "c": 7}"#,
+        "{not json",
+        r#"[1, 2, 3]"#,
+        r#"{"c": {"d": 5}, "skip": "s", "a": 3}"#,
+    ];
+    let msgs = messages(&payloads);
+    let (full, full_report) = build_with(&bare(), json(), &msgs);
+    for deserializer in [json(), Arc::new(JsonWithoutSkipping) as _] {
+        let config = bare().with_columns(["c", "a", "value", "absent"]);
+        let (projected, report) = build_with(&config, deserializer, &msgs);
+        // First-seen order, as in the full frame; a projected name never seen has no column.
+        assert_eq!(names(&projected), ["a", "c", "value"]);
+        let expected = full.select(["a", "c", "value"]).unwrap();
+        assert!(
+            expected.equals_missing(&projected),
+            "{expected}\n{projected}"
+        );
+        assert_eq!(report.skipped, full_report.skipped);
+        assert_eq!(report.rows, full_report.rows);
+        let notes: Vec<_> = full_report
+            .notes
+            .iter()
+            .filter(|n| ["a", "c", "value"].contains(&n.path[0].as_str()))
+            .cloned()
+            .collect();
+        assert_eq!(report.notes, notes);
+    }
 }

@@ -143,10 +143,103 @@ fn streamed(
     })
 }
 
+/// Segments kept in a map, each stored and loaded once.
+#[derive(Default)]
+struct MapSpill {
+    frames: std::sync::Mutex<std::collections::HashMap<u64, DataFrame>>,
+    stored: std::sync::atomic::AtomicUsize,
+}
+
+impl truthound_polars::SegmentSpill for MapSpill {
+    fn store(&self, id: u64, frame: &mut DataFrame) -> truthound_polars::Result<()> {
+        let old = self.frames.lock().unwrap().insert(id, frame.clone());
+        assert!(old.is_none(), "segment {id} stored twice");
+        self.stored
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn load(&self, id: u64) -> truthound_polars::Result<DataFrame> {
+        let frame = self.frames.lock().unwrap().remove(&id);
+        Ok(frame.unwrap_or_else(|| panic!("segment {id} not stored, or loaded twice")))
+    }
+}
+
+/// A sink that checks every chunk against the schema it was started with, and stacks them.
+#[derive(Default)]
+struct Collect {
+    schema: Option<Schema>,
+    frame: Option<DataFrame>,
+    chunks: usize,
+}
+
+impl truthound_polars::FrameSink for Collect {
+    fn start(&mut self, schema: &Schema) -> truthound_polars::Result<()> {
+        assert!(self.schema.is_none(), "started twice");
+        self.schema = Some(schema.clone());
+        Ok(())
+    }
+
+    fn write(&mut self, chunk: DataFrame) -> truthound_polars::Result<()> {
+        assert_eq!(Some(&**chunk.schema()), self.schema.as_ref());
+        self.chunks += 1;
+        match &mut self.frame {
+            None => self.frame = Some(chunk),
+            Some(f) => {
+                f.vstack_mut(&chunk).unwrap();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// As [`streamed`], with the segments spilled and the snapshot written to a sink.
+fn streamed_into(
+    config: &StreamingDataSourceConfig,
+    msgs: &[RawMessage],
+    batch: usize,
+    segment: usize,
+    threads: usize,
+) -> truthound_polars::Result<(Snapshot, usize)> {
+    futures::executor::block_on(async {
+        let spill = std::sync::Arc::new(MapSpill::default());
+        let mut b = ParallelFrameBuilder::new(config, json(), threads)
+            .with_segment_messages(segment)
+            .with_spill(spill.clone());
+        for chunk in msgs.chunks(batch) {
+            b.push_batch(chunk.to_vec()).await?;
+        }
+        let mut sink = Collect::default();
+        let report = b.finish_into(&mut sink)?;
+        assert!(spill.frames.lock().unwrap().is_empty(), "segments left over");
+        let stored = spill.stored.load(std::sync::atomic::Ordering::Relaxed);
+        // Each segment is one chunk; nothing pushed is one empty chunk.
+        assert_eq!(sink.chunks, stored.max(1));
+        Ok((
+            Snapshot {
+                frame: sink.frame.unwrap_or_default(),
+                report,
+            },
+            stored,
+        ))
+    })
+}
+
 fn assert_streamed_same(config: &StreamingDataSourceConfig, msgs: &[RawMessage]) -> Snapshot {
     let one = reference(config, msgs);
     let mut first: Option<Snapshot> = None;
     for (batch, segment, threads) in [(1, 7, 2), (5, 16, 3), (64, 1000, 1), (13, 3, 4)] {
+        // Spilled and written chunk by chunk: the same frame, and every segment spilled.
+        let (written, stored) = streamed_into(config, msgs, batch, segment, threads).unwrap();
+        assert!(
+            one.frame.equals_missing(&written.frame),
+            "spilled {batch}/{segment}/{threads}:\n{}\n{}",
+            one.frame,
+            written.frame
+        );
+        assert_eq!(one.frame.schema(), written.frame.schema());
+        assert_eq!(one.report, written.report, "spilled {batch}/{segment}/{threads}");
+        assert!(msgs.is_empty() || stored >= msgs.len().div_ceil(segment));
         let many = streamed(config, msgs, batch, segment, threads).unwrap();
         assert_eq!(
             one.frame.schema(),

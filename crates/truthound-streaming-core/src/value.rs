@@ -40,6 +40,14 @@ pub trait ValueVisitor {
     fn begin_array(&mut self, len: Option<usize>);
     /// The end of the current array.
     fn end_array(&mut self);
+    /// Asked by a deserializer that can skip values, right after [`key`](Self::key): `true`
+    /// when the visitor does not want that field's value, which the deserializer then skips
+    /// without reporting it (the object's next key, or its end, comes next). The default wants
+    /// every value. A deserializer that never asks reports every value, and a visitor that
+    /// answers `true` must then ignore the value's events itself.
+    fn skip_value(&mut self) -> bool {
+        false
+    }
 }
 
 /// A decoded value, owned: what [`MessageDeserializer::deserialize`](crate::MessageDeserializer::deserialize)
