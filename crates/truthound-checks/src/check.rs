@@ -238,6 +238,46 @@ impl CheckOptions {
         self
     }
 
+    /// The top-level fields the checks read, or `None` when they read every column (validators
+    /// with no `columns`). A snapshot for these options needs only these fields decoded (see
+    /// `StreamingDataSourceConfig::columns`). A `struct.field` path needs its top-level column;
+    /// a name with a dot is kept whole as well, as a column may be named so.
+    ///
+    /// ```
+    /// use truthound_checks::{CheckOptions, Rule, Validator};
+    ///
+    /// let options = CheckOptions::new()
+    ///     .with_rule("user_id", Rule::NotNull)
+    ///     .with_rule("device.os", Rule::NotNull);
+    /// assert_eq!(
+    ///     options.needed_columns(),
+    ///     Some(vec!["user_id".to_owned(), "device.os".to_owned(), "device".to_owned()])
+    /// );
+    /// assert_eq!(options.with_validators([Validator::Null]).needed_columns(), None);
+    /// ```
+    #[must_use]
+    pub fn needed_columns(&self) -> Option<Vec<String>> {
+        if !self.validators.is_empty() && self.columns.is_empty() {
+            return None;
+        }
+        let mut out: Vec<String> = Vec::new();
+        let validated: &[String] = if self.validators.is_empty() {
+            &[]
+        } else {
+            &self.columns
+        };
+        let names = self.rules.columns.keys().chain(validated);
+        for name in names {
+            let top = name.split('.').next().unwrap_or(name);
+            for n in [name.as_str(), top] {
+                if !out.iter().any(|o| o == n) {
+                    out.push(n.to_owned());
+                }
+            }
+        }
+        Some(out)
+    }
+
     /// Sets what decoding left out, which adds the `decodable` check (see [`Decoding`]).
     #[must_use]
     pub fn with_decoding(mut self, decoding: Decoding) -> Self {

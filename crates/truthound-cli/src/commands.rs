@@ -78,6 +78,10 @@ pub(crate) struct SnapshotArgs {
     /// The output format (needed for stdout, which defaults to ndjson).
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub(crate) output_format: Option<OutputFormat>,
+    /// Only these data columns (top-level fields, comma-separated); the other fields' values
+    /// are skipped while decoding. The key and metadata columns are kept as flags say.
+    #[arg(long, value_delimiter = ',', value_name = "COLUMNS")]
+    pub(crate) columns: Vec<String>,
 }
 
 /// `truthound snapshot`: the snapshot to a file, written chunk by chunk as the segments of the
@@ -89,7 +93,10 @@ pub(crate) fn snapshot(
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
     let format = output::choose(&args.output, args.output_format)?;
-    let config = args.source.config(false)?;
+    let mut config = args.source.config(false)?;
+    if !args.columns.is_empty() {
+        config = config.with_columns(args.columns.clone());
+    }
     let destination = Destination::open(&args.output)?;
     let spill = destination.spill()?;
     let mut sink = destination.sink(format)?;
@@ -109,7 +116,10 @@ pub(crate) fn snapshot(
         );
     } else if !report.skipped.is_empty() {
         // --quiet hides progress, never lost data; on stdout the data is the output.
-        eprintln!("warning: {}", skipped_note(&report).trim_start_matches("; "));
+        eprintln!(
+            "warning: {}",
+            skipped_note(&report).trim_start_matches("; ")
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -189,8 +199,12 @@ pub(crate) fn check(runtime: &Runtime, args: &CheckArgs, quiet: bool) -> anyhow:
     };
     options = options.with_columns(args.columns.clone());
 
-    // The metadata columns locate the samples.
-    let config = args.source.config(true)?;
+    // The metadata columns locate the samples; fields no check reads are not decoded.
+    let mut config = args.source.config(true)?;
+    let unprojected = config.clone();
+    if let Some(columns) = options.needed_columns() {
+        config = config.with_columns(columns);
+    }
     let prefix = config.streaming.metadata_prefix.clone();
     let topic = config.topic.clone();
     let snapshot = runtime.block_on(read_snapshot(config, quiet))?;
@@ -205,17 +219,38 @@ pub(crate) fn check(runtime: &Runtime, args: &CheckArgs, quiet: bool) -> anyhow:
         decoding = decoding.with_undecodable(skipped.partition, skipped.offset, &skipped.reason);
     }
     options = options
-        .with_metadata_prefix(prefix)
+        .with_metadata_prefix(prefix.clone())
         .with_json_text_columns(json_text)
         .with_decoding(decoding);
-    let report = truthound_checks::check(&snapshot.frame, &options).map_err(|e| {
-        // A column missing because its messages could not be decoded: say so.
-        let err = anyhow::Error::from(e);
-        match skipped_note(&snapshot.report).strip_prefix("; ") {
-            Some(note) => err.context(format!("the checks could not run: {note}")),
-            None => err,
+    let report = match truthound_checks::check(&snapshot.frame, &options) {
+        Ok(report) => report,
+        Err(truthound_checks::Error::UnknownColumn {
+            column, context, ..
+        }) => {
+            // The frame held only the columns the checks name: list the topic's fields.
+            let mut source = KafkaDataSource::new(unprojected)?;
+            let schema = runtime.block_on(source.get_schema())?;
+            let mut available: Vec<String> = schema.fields.iter().map(|f| f.name.clone()).collect();
+            available.retain(|n| !n.starts_with(&prefix));
+            let err = anyhow::Error::from(truthound_checks::Error::UnknownColumn {
+                column,
+                context,
+                available,
+            });
+            return Err(match skipped_note(&snapshot.report).strip_prefix("; ") {
+                // A column missing because its messages could not be decoded: say so.
+                Some(note) => err.context(format!("the checks could not run: {note}")),
+                None => err,
+            });
         }
-    })?;
+        Err(e) => {
+            let err = anyhow::Error::from(e);
+            return Err(match skipped_note(&snapshot.report).strip_prefix("; ") {
+                Some(note) => err.context(format!("the checks could not run: {note}")),
+                None => err,
+            });
+        }
+    };
 
     if args.json {
         let mut value = serde_json::to_value(&report)?;

@@ -328,9 +328,11 @@ impl FrameSink for FileSink {
         self.columns = schema.len();
         let writer = match self.format {
             OutputFormat::Parquet => ParquetWriter::new(out).batched(schema).map(Writer::Parquet),
-            OutputFormat::Ipc => IpcWriter::new(out)
-                .batched(schema, Vec::new())
-                .map(Writer::Ipc),
+            OutputFormat::Ipc => {
+                let arrow = schema.to_arrow(CompatLevel::newest());
+                let fields = polars_arrow::io::ipc::write::default_ipc_fields(arrow.iter_values());
+                IpcWriter::new(out).batched(schema, fields).map(Writer::Ipc)
+            }
             OutputFormat::Csv => CsvWriter::new(out).batched(schema).map(Writer::Csv),
             OutputFormat::Ndjson => Ok(Writer::Ndjson(polars::io::json::BatchedWriter::new(out))),
         };
@@ -462,4 +464,3 @@ impl<W: Write> Write for PipeWatch<W> {
         self.note(result)
     }
 }
-

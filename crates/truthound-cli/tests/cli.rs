@@ -152,6 +152,70 @@ fn schema_prints_the_inferred_schema() {
 }
 
 #[test]
+fn columns_select_fields_and_checks_decode_only_the_fields_they_read() {
+    let n = 200;
+    let topic = topic_with("cli-columns", 3, &events(n));
+    let dir = tempfile::tempdir().unwrap();
+    let read = |name: &str, extra: &[&str]| {
+        let path = dir.path().join(name);
+        truthound()
+            .args(["snapshot", &url(&topic), "--include-metadata"])
+            .args(extra)
+            .arg("-o")
+            .arg(&path)
+            .assert()
+            .success();
+        ParquetReader::new(std::fs::File::open(&path).unwrap())
+            .finish()
+            .unwrap()
+    };
+    let full = read("full.parquet", &[]);
+    let some = read("some.parquet", &["--columns", "amount,user_id,nothing"]);
+    let names: Vec<&str> = some.get_column_names().iter().map(|c| c.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            // First-seen order (serde_json writes the events' keys sorted).
+            "amount",
+            "user_id",
+            "_kafka_key",
+            "_kafka_topic",
+            "_kafka_partition",
+            "_kafka_offset",
+            "_kafka_timestamp"
+        ]
+    );
+    assert!(some.equals_missing(&full.select(names.clone()).unwrap()));
+
+    // A check that names its columns gives the same report as over the whole frame.
+    let report = |extra: &[&str]| {
+        let output = truthound()
+            .args(["check", &url(&topic), "--json"])
+            .args(extra)
+            .output()
+            .unwrap();
+        stdout_json(&output)
+    };
+    let by_rule = report(&["--not-null", "user_id"]);
+    assert_eq!(
+        issue(&by_rule, "user_id", "not_null")["count"],
+        bad(n, 10, 3)
+    );
+    let with_validators = report(&[
+        "--not-null",
+        "user_id",
+        "--validators",
+        "null",
+        "--columns",
+        "action",
+    ]);
+    assert_eq!(
+        issue(&with_validators, "user_id", "not_null")["count"],
+        bad(n, 10, 3)
+    );
+}
+
+#[test]
 fn snapshot_formats_read_back() {
     let n = 120;
     let topic = topic_with("cli-snap", 2, &events(n));

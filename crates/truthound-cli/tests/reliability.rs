@@ -429,7 +429,11 @@ fn long_snapshots_are_written_segment_by_segment_in_partition_then_offset_order(
             .collect();
         let expected: Vec<(i32, i64)> = (0..2).flat_map(|p| (0..N).map(move |o| (p, o))).collect();
         assert!(order == expected, "{name}: rows out of order");
-        assert_eq!(frame.column("o").unwrap().dtype(), &DataType::Float64, "{name}");
+        assert_eq!(
+            frame.column("o").unwrap().dtype(),
+            &DataType::Float64,
+            "{name}"
+        );
         assert_eq!(
             frame.column("late").unwrap().null_count(),
             140_000 - 4_000,

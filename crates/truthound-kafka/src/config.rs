@@ -172,6 +172,8 @@ impl KafkaDataSourceConfig {
         with_schema_sample_size(n: usize) => with_schema_sample_size;
         /// Sets what happens to a message that cannot be decoded.
         with_on_malformed(o: OnMalformed) => with_on_malformed;
+        /// Builds only these data columns (top-level fields), skipping the others' values.
+        with_columns(columns: Vec<String>) => with_columns;
     }
 
     /// Sets `group_id`.

@@ -10,8 +10,8 @@
 //! columns when their types already agree.
 
 use polars::prelude::{
-    AnyValue, ChunkAgg, DataFrame, DataType as PlDataType, IntoColumn, IntoSeries,
-    NamedFrom, PlSmallStr, Series, StructChunked,
+    AnyValue, ChunkAgg, DataFrame, DataType as PlDataType, IntoColumn, IntoSeries, NamedFrom,
+    PlSmallStr, Series, StructChunked,
 };
 use truthound_streaming_core::{DataType, FieldNote, JsonWriter, ValueVisitor};
 

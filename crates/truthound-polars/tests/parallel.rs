@@ -211,7 +211,10 @@ fn streamed_into(
         }
         let mut sink = Collect::default();
         let report = b.finish_into(&mut sink)?;
-        assert!(spill.frames.lock().unwrap().is_empty(), "segments left over");
+        assert!(
+            spill.frames.lock().unwrap().is_empty(),
+            "segments left over"
+        );
         let stored = spill.stored.load(std::sync::atomic::Ordering::Relaxed);
         // Each segment is one chunk; nothing pushed is one empty chunk.
         assert_eq!(sink.chunks, stored.max(1));
@@ -238,7 +241,10 @@ fn assert_streamed_same(config: &StreamingDataSourceConfig, msgs: &[RawMessage])
             written.frame
         );
         assert_eq!(one.frame.schema(), written.frame.schema());
-        assert_eq!(one.report, written.report, "spilled {batch}/{segment}/{threads}");
+        assert_eq!(
+            one.report, written.report,
+            "spilled {batch}/{segment}/{threads}"
+        );
         assert!(msgs.is_empty() || stored >= msgs.len().div_ceil(segment));
         let many = streamed(config, msgs, batch, segment, threads).unwrap();
         assert_eq!(
