@@ -232,12 +232,15 @@ fn parent(path: &Path) -> &Path {
     }
 }
 
+/// The buffered output and what watches it.
+type Buffered = BufWriter<PipeWatch<Box<dyn Write + Send>>>;
+
 /// The output, shared between the format's writer and the sink that flushes it at the end.
 #[derive(Clone)]
-struct Out(Arc<Mutex<BufWriter<PipeWatch<Box<dyn Write + Send>>>>>);
+struct Out(Arc<Mutex<Buffered>>);
 
 impl Out {
-    fn lock(&self) -> MutexGuard<'_, BufWriter<PipeWatch<Box<dyn Write + Send>>>> {
+    fn lock(&self) -> MutexGuard<'_, Buffered> {
         // Bytes are written whole or the write fails: a poisoned lock is still right to use.
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -259,7 +262,7 @@ impl Write for Out {
 
 /// The writer of one format, started with the snapshot's schema.
 enum Writer {
-    Parquet(polars::io::parquet::write::BatchedWriter<Out>),
+    Parquet(Box<polars::io::parquet::write::BatchedWriter<Out>>),
     Ipc(polars::io::ipc::BatchedWriter<Out>),
     Csv(polars::io::csv::write::BatchedWriter<Out>),
     Ndjson(polars::io::json::BatchedWriter<Out>),
@@ -327,7 +330,9 @@ impl FrameSink for FileSink {
         let out = self.out.clone();
         self.columns = schema.len();
         let writer = match self.format {
-            OutputFormat::Parquet => ParquetWriter::new(out).batched(schema).map(Writer::Parquet),
+            OutputFormat::Parquet => ParquetWriter::new(out)
+                .batched(schema)
+                .map(|w| Writer::Parquet(Box::new(w))),
             OutputFormat::Ipc => {
                 let arrow = schema.to_arrow(CompatLevel::newest());
                 let fields = polars_arrow::io::ipc::write::default_ipc_fields(arrow.iter_values());

@@ -466,7 +466,7 @@ impl ParallelFrameBuilder {
         if segments.is_empty() {
             let empty = MessageFrameBuilder::new(&self.config, self.deserializer.clone())
                 .finish_snapshot()?;
-            sink.start(&empty.frame.schema())?;
+            sink.start(empty.frame.schema())?;
             sink.write(empty.frame)?;
             return Ok(empty.report);
         }
