@@ -1,8 +1,9 @@
-//! `cargo xtask bench peers [--quick] [--with-10m] [--out FILE]`: the `truthound` command
+//! `cargo xtask bench peers [--quick] [--with-10m] [--no-build] [--out FILE]`: the `truthound` command
 //! against librdkafka readers, each run as a process of its own on one fresh broker.
 //!
 //! Steps: build the CLI (`cargo build --release -p truthound-cli`) and the peers
-//! (`bench/peers`, built on its own with librdkafka from source); start a fresh in-memory test
+//! (`bench/peers`, built on its own with librdkafka from source), unless `--no-build` says to
+//! use the programs already in the target directory; start a fresh in-memory test
 //! broker; fill the workloads with the peers' librdkafka producer (not timed): 1M `events` on 6
 //! partitions, 3M `small`, 200k `wide` (and 10M `events` with `--with-10m`); then, for each
 //! workload, run every reader 5 times (2 with `--quick`), taking turns, and record each
@@ -30,7 +31,8 @@ use crate::broker::{self, OwnedBroker};
 use crate::peer;
 use crate::util::{self, Step};
 
-const USAGE: &str = "usage: cargo xtask bench peers [--quick] [--with-10m] [--out FILE]";
+const USAGE: &str =
+    "usage: cargo xtask bench peers [--quick] [--with-10m] [--no-build] [--out FILE]";
 
 /// Runs per reader and workload; `--quick` takes [`QUICK_RUNS`].
 const RUNS: usize = 5;
@@ -218,6 +220,8 @@ impl Row {
 struct Options {
     runs: usize,
     with_10m: bool,
+    /// Use the programs already built (`--no-build`).
+    no_build: bool,
     out: Option<PathBuf>,
 }
 
@@ -226,6 +230,7 @@ impl Options {
         let mut options = Options {
             runs: RUNS,
             with_10m: false,
+            no_build: false,
             out: None,
         };
         let mut args = args.iter();
@@ -233,6 +238,7 @@ impl Options {
             match arg.as_str() {
                 "--quick" => options.runs = QUICK_RUNS,
                 "--with-10m" => options.with_10m = true,
+                "--no-build" => options.no_build = true,
                 "--out" => {
                     let file = args
                         .next()
@@ -255,11 +261,11 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| target.join("bench-peers.md"));
 
-    {
+    if !options.no_build {
         let _step = Step::start("Build the truthound CLI (release)");
         util::run(util::cargo().args(["build", "--release", "-p", "truthound-cli"]))?;
     }
-    {
+    if !options.no_build {
         let _step = Step::start("Build the librdkafka peers (release, bench/peers)");
         util::run(
             util::cargo()
