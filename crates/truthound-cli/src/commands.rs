@@ -202,7 +202,9 @@ pub(crate) fn check(runtime: &Runtime, args: &CheckArgs, quiet: bool) -> anyhow:
     // The metadata columns locate the samples; fields no check reads are not decoded.
     let mut config = args.source.config(true)?;
     let unprojected = config.clone();
-    if let Some(columns) = options.needed_columns() {
+    let needed = options.needed_columns();
+    let projected = needed.is_some();
+    if let Some(columns) = needed {
         config = config.with_columns(columns);
     }
     let prefix = config.streaming.metadata_prefix.clone();
@@ -222,35 +224,35 @@ pub(crate) fn check(runtime: &Runtime, args: &CheckArgs, quiet: bool) -> anyhow:
         .with_metadata_prefix(prefix.clone())
         .with_json_text_columns(json_text)
         .with_decoding(decoding);
-    let report = match truthound_checks::check(&snapshot.frame, &options) {
-        Ok(report) => report,
-        Err(truthound_checks::Error::UnknownColumn {
-            column, context, ..
-        }) => {
-            // The frame held only the columns the checks name: list the topic's fields.
-            let mut source = KafkaDataSource::new(unprojected)?;
-            let schema = runtime.block_on(source.get_schema())?;
-            let mut available: Vec<String> = schema.fields.iter().map(|f| f.name.clone()).collect();
-            available.retain(|n| !n.starts_with(&prefix));
-            let err = anyhow::Error::from(truthound_checks::Error::UnknownColumn {
-                column,
-                context,
-                available,
-            });
-            return Err(match skipped_note(&snapshot.report).strip_prefix("; ") {
-                // A column missing because its messages could not be decoded: say so.
-                Some(note) => err.context(format!("the checks could not run: {note}")),
-                None => err,
-            });
-        }
-        Err(e) => {
-            let err = anyhow::Error::from(e);
-            return Err(match skipped_note(&snapshot.report).strip_prefix("; ") {
-                Some(note) => err.context(format!("the checks could not run: {note}")),
-                None => err,
-            });
-        }
-    };
+    let report = truthound_checks::check(&snapshot.frame, &options).or_else(|e| {
+        let e = match e {
+            truthound_checks::Error::UnknownColumn {
+                column, context, ..
+            } if projected => {
+                // The frame held only the columns the checks name: list the topic's fields.
+                let mut source = KafkaDataSource::new(unprojected)?;
+                let schema = runtime.block_on(source.get_schema())?;
+                let available = schema
+                    .fields
+                    .into_iter()
+                    .map(|f| f.name)
+                    .filter(|n| !n.starts_with(&prefix))
+                    .collect();
+                truthound_checks::Error::UnknownColumn {
+                    column,
+                    context,
+                    available,
+                }
+            }
+            other => other,
+        };
+        let err = anyhow::Error::from(e);
+        // A column missing because its messages could not be decoded: say so.
+        Err(match skipped_note(&snapshot.report).strip_prefix("; ") {
+            Some(note) => err.context(format!("the checks could not run: {note}")),
+            None => err,
+        })
+    })?;
 
     if args.json {
         let mut value = serde_json::to_value(&report)?;

@@ -32,25 +32,7 @@ fn url(topic: &str) -> String {
 
 /// A topic of one partition holding `values` in order (offset `i` is `values[i]`).
 fn topic_of(prefix: &str, values: &[String]) -> String {
-    let topic = unique_topic(prefix);
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let client = KafkaClient::connect(ClientConfig::new([broker_address()]))
-            .await
-            .unwrap();
-        client.create_topic(&topic, 1, 1).await.unwrap();
-        let records: Vec<ProduceRecord> = values
-            .iter()
-            .map(|v| ProduceRecord::new(Bytes::from(v.clone())))
-            .collect();
-        for chunk in records.chunks(500) {
-            client
-                .produce(&topic, 0, chunk.to_vec(), ProduceOptions::default())
-                .await
-                .unwrap();
-        }
-    });
-    topic
+    partitioned_topic(prefix, 1, |_| values.to_vec())
 }
 
 /// `n` JSON events.

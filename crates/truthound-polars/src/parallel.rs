@@ -471,29 +471,32 @@ impl ParallelFrameBuilder {
             return Ok(empty.report);
         }
         segments.sort_by_key(|(key, _)| *key);
-        let mut parts = Vec::with_capacity(segments.len());
+        // Each segment's summary plans the stacking; a kept segment's frame waits beside it.
+        let mut kept: Vec<(u64, Option<Snapshot>)> = Vec::with_capacity(segments.len());
+        let mut summaries: Vec<Summary> = Vec::with_capacity(segments.len());
         for (key, finished) in segments {
-            parts.push((key, finished?));
-        }
-        let summaries: Vec<Summary> = parts
-            .iter()
-            .map(|(_, f)| match f {
-                Finished::Kept(s) => Summary::of(s),
-                Finished::Spilled(summary) => summary.clone(),
-            })
-            .collect();
-        let plan = Plan::new(&summaries, &metadata);
-        drop(summaries);
-        sink.start(plan.schema())?;
-        for (key, finished) in parts {
-            let part = match finished {
-                Finished::Kept(s) => s,
+            match finished? {
+                Finished::Kept(s) => {
+                    summaries.push(Summary::of(&s));
+                    kept.push((key.2, Some(s)));
+                }
                 Finished::Spilled(summary) => {
+                    summaries.push(summary);
+                    kept.push((key.2, None));
+                }
+            }
+        }
+        let plan = Plan::new(&summaries, &metadata);
+        sink.start(plan.schema())?;
+        for ((id, frame), summary) in kept.into_iter().zip(summaries) {
+            let part = match frame {
+                Some(s) => s,
+                None => {
                     let spill = self.spill.as_deref().ok_or_else(|| {
                         crate::Error::Internal("a segment was spilled without a spill".into())
                     })?;
                     Snapshot {
-                        frame: spill.load(key.2)?,
+                        frame: spill.load(id)?,
                         report: summary.into_report(),
                     }
                 }
