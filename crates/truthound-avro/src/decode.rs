@@ -8,10 +8,11 @@
 
 use std::fmt::{self, Write as _};
 
-use truthound_streaming_core::{DeserializeFailure, ValueVisitor};
+use truthound_streaming_core::temporal::MAX_DECIMAL_PRECISION;
+use truthound_streaming_core::{DeserializeFailure, TimeUnit, ValueVisitor};
 
 use crate::logical;
-use crate::schema::{Compiled, Node, NodeId, Scalar, TimeUnit};
+use crate::schema::{Compiled, Node, NodeId, Scalar};
 
 /// The deepest nesting of records, arrays and maps a datum may have. A recursive schema such as a
 /// linked list can otherwise nest as deep as the payload is long (or, for a record that contains
@@ -462,45 +463,72 @@ impl<'a> Decoder<'a> {
                     })?;
                 visitor.str(symbol);
             }
-            Scalar::Decimal { scale, fixed } => {
+            Scalar::Decimal {
+                precision,
+                scale,
+                fixed,
+            } => {
                 let start = self.cur.pos;
                 let unscaled = match fixed {
                     Some(size) => self.cur.take(*size, "a decimal")?,
                     None => self.cur.bytes("a decimal")?,
                 };
-                let scale = i64::try_from(*scale).unwrap_or(i64::MAX);
-                let text = logical::decimal_text(unscaled, scale)
-                    .map_err(|reason| DecodeError::new(reason, start))?;
-                visitor.str(&text);
+                let typed = u8::try_from(*precision)
+                    .ok()
+                    .filter(|p| *p <= MAX_DECIMAL_PRECISION)
+                    .zip(u8::try_from(*scale).ok());
+                match (typed, logical::decimal_i128(unscaled)) {
+                    (Some((precision, scale)), Some(value)) => {
+                        if !truthound_streaming_core::temporal::fits_precision(value, precision) {
+                            return Err(DecodeError::new(
+                                format!(
+                                    "decimal {} has more than the schema's {precision} digits",
+                                    truthound_streaming_core::temporal::decimal_text(value, scale)
+                                ),
+                                start,
+                            ));
+                        }
+                        visitor.decimal(value, precision, scale);
+                    }
+                    _ => {
+                        // Beyond 38 digits: the exact text.
+                        let scale = i64::try_from(*scale).unwrap_or(i64::MAX);
+                        let text = logical::decimal_text(unscaled, scale)
+                            .map_err(|reason| DecodeError::new(reason, start))?;
+                        visitor.str(&text);
+                    }
+                }
             }
             Scalar::BigDecimal => {
                 let text = self.big_decimal()?;
                 visitor.str(&text);
             }
-            Scalar::Date => visitor.str(&logical::iso_date(self.cur.int("a date")?)),
+            Scalar::Date => visitor.date(self.cur.int("a date")?),
             Scalar::TimeMillis => {
                 let start = self.cur.pos;
                 let millis = self.cur.int("a time-millis")?;
-                let text = logical::iso_time(i64::from(millis) * 1000, 3).ok_or_else(|| {
-                    DecodeError::new(format!("time-millis {millis} is not within a day"), start)
-                })?;
-                visitor.str(&text);
+                if !(0..86_400_000).contains(&millis) {
+                    return Err(DecodeError::new(
+                        format!("time-millis {millis} is not within a day"),
+                        start,
+                    ));
+                }
+                visitor.time(i64::from(millis), TimeUnit::Milliseconds);
             }
             Scalar::TimeMicros => {
                 let start = self.cur.pos;
                 let micros = self.cur.long("a time-micros")?;
-                let text = logical::iso_time(micros, 6).ok_or_else(|| {
-                    DecodeError::new(format!("time-micros {micros} is not within a day"), start)
-                })?;
-                visitor.str(&text);
+                if !(0..86_400_000_000).contains(&micros) {
+                    return Err(DecodeError::new(
+                        format!("time-micros {micros} is not within a day"),
+                        start,
+                    ));
+                }
+                visitor.time(micros, TimeUnit::Microseconds);
             }
-            Scalar::Timestamp(unit) => {
+            Scalar::Timestamp { unit, utc } => {
                 let raw = self.cur.long("a timestamp")?;
-                visitor.i64(match unit {
-                    TimeUnit::Millis => raw,
-                    TimeUnit::Micros => raw.div_euclid(1000),
-                    TimeUnit::Nanos => raw.div_euclid(1_000_000),
-                });
+                visitor.timestamp(raw, *unit, *utc);
             }
             Scalar::Duration => {
                 let raw = self.cur.array::<12>("a duration")?;

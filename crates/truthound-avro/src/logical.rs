@@ -1,4 +1,5 @@
-//! Text forms of Avro logical types: ISO-8601 dates and times, exact decimals, UUIDs.
+//! Avro logical types beyond what the visitor's typed events carry: decimals as `i128` or, past
+//! 38 digits, as exact text; UUIDs as text.
 
 use std::fmt::Write as _;
 
@@ -9,43 +10,26 @@ pub(crate) const MAX_DECIMAL_BYTES: usize = 1024;
 /// The largest `big-decimal` scale (either sign) rendered as text, a bound on zero padding.
 pub(crate) const MAX_BIG_DECIMAL_SCALE: u64 = 4096;
 
-const MILLIS_PER_DAY: i64 = 86_400_000;
-
-/// `days` since 1970-01-01 as an ISO-8601 calendar date (`2024-02-29`; years outside 0..=9999
-/// get a sign and at least four digits, as in ISO-8601's expanded form: `+10000-01-01`).
-pub(crate) fn iso_date(days: i32) -> String {
-    // Howard Hinnant's `civil_from_days`, on the proleptic Gregorian calendar.
-    let z = i64::from(days) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    if (0..=9999).contains(&year) {
-        format!("{year:04}-{month:02}-{day:02}")
-    } else {
-        let sign = if year < 0 { '-' } else { '+' };
-        format!("{sign}{:04}-{month:02}-{day:02}", year.unsigned_abs())
-    }
-}
-
-/// A time of day given in `micros` after midnight as `HH:MM:SS` with `fraction_digits` (3 or 6)
-/// fractional digits, or `None` when it is not within one day.
-pub(crate) fn iso_time(micros: i64, fraction_digits: usize) -> Option<String> {
-    if !(0..MILLIS_PER_DAY * 1000).contains(&micros) {
+/// A big-endian two's complement integer (Avro's unscaled decimal) as an `i128`, when it fits
+/// (empty bytes are zero).
+pub(crate) fn decimal_i128(unscaled: &[u8]) -> Option<i128> {
+    let negative = unscaled.first().is_some_and(|b| b & 0x80 != 0);
+    let fill = if negative { 0xff } else { 0 };
+    // Sign bytes in front beyond 16 are allowed, as long as they only extend the sign.
+    let cut = unscaled.len().saturating_sub(16);
+    let (head, tail) = unscaled.split_at(cut);
+    if head.iter().any(|&b| b != fill) {
         return None;
     }
-    let secs = micros / 1_000_000;
-    let fraction = micros % 1_000_000;
-    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-    Some(if fraction_digits == 3 {
-        format!("{h:02}:{m:02}:{s:02}.{:03}", fraction / 1000)
-    } else {
-        format!("{h:02}:{m:02}:{s:02}.{fraction:06}")
-    })
+    if let Some(&first) = tail.first()
+        && !head.is_empty()
+        && (first & 0x80 != 0) != negative
+    {
+        return None;
+    }
+    let mut bytes = [fill; 16];
+    bytes[16 - tail.len()..].copy_from_slice(tail);
+    Some(i128::from_be_bytes(bytes))
 }
 
 /// 16 bytes as a lowercase hyphenated UUID (`8-4-4-4-12` hex digits).
@@ -171,27 +155,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dates_are_iso_calendar_dates() {
-        assert_eq!(iso_date(0), "1970-01-01");
-        assert_eq!(iso_date(-1), "1969-12-31");
-        assert_eq!(iso_date(19_782), "2024-02-29");
-        assert_eq!(iso_date(-719_528), "0000-01-01");
-        assert_eq!(iso_date(-719_529), "-0001-12-31");
-        assert_eq!(iso_date(2_932_897), "+10000-01-01");
-        assert_eq!(iso_date(i32::MIN), "-5877641-06-23");
-        assert_eq!(iso_date(i32::MAX), "+5881580-07-11");
-    }
-
-    #[test]
-    fn times_are_iso_times_within_a_day() {
-        assert_eq!(iso_time(0, 3).as_deref(), Some("00:00:00.000"));
-        assert_eq!(iso_time(45_296_789_000, 3).as_deref(), Some("12:34:56.789"));
-        assert_eq!(
-            iso_time(86_399_999_999, 6).as_deref(),
-            Some("23:59:59.999999")
-        );
-        assert_eq!(iso_time(86_400_000_000, 6), None);
-        assert_eq!(iso_time(-1, 6), None);
+    fn unscaled_decimals_that_fit_become_i128() {
+        assert_eq!(decimal_i128(&[]), Some(0));
+        assert_eq!(decimal_i128(&[0x80]), Some(-128));
+        assert_eq!(decimal_i128(&[0xff, 0x7f]), Some(-129));
+        assert_eq!(decimal_i128(&i128::MAX.to_be_bytes()), Some(i128::MAX));
+        assert_eq!(decimal_i128(&i128::MIN.to_be_bytes()), Some(i128::MIN));
+        let mut wide = vec![0xff; 4];
+        wide.extend_from_slice(&(-5_i128).to_be_bytes());
+        assert_eq!(decimal_i128(&wide), Some(-5));
+        let mut too_big = vec![0x01];
+        too_big.extend_from_slice(&[0; 16]);
+        assert_eq!(decimal_i128(&too_big), None);
+        // 0x00 then a byte with the top bit set: positive, beyond i128::MAX.
+        let mut positive = vec![0x00];
+        positive.extend_from_slice(&[0xff; 16]);
+        assert_eq!(decimal_i128(&positive), None);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use apache_avro::Schema;
 use apache_avro::schema::{DecimalSchema, Name, Namespace, ResolvedSchema};
+use truthound_streaming_core::TimeUnit;
 
 use crate::error::{AvroError, Result};
 
@@ -16,17 +17,6 @@ const FIXED_UUID_MARKER: &str = "truthound.uuid-fixed16";
 
 /// Where a compiled type sits in [`Compiled::nodes`].
 pub(crate) type NodeId = usize;
-
-/// The unit of a timestamp, as a divisor that turns it into milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TimeUnit {
-    /// Milliseconds.
-    Millis,
-    /// Microseconds.
-    Micros,
-    /// Nanoseconds.
-    Nanos,
-}
 
 /// One compiled type: a container the decoder recurses into, or a scalar it reads in one step.
 #[derive(Debug)]
@@ -57,6 +47,7 @@ pub(crate) enum Scalar {
     FixedUuid,
     /// `decimal` on `bytes` (`fixed: None`) or on `fixed(n)`.
     Decimal {
+        precision: usize,
         scale: usize,
         fixed: Option<usize>,
     },
@@ -64,8 +55,8 @@ pub(crate) enum Scalar {
     Date,
     TimeMillis,
     TimeMicros,
-    /// `timestamp-*` and `local-timestamp-*` (both are reported as epoch milliseconds).
-    Timestamp(TimeUnit),
+    /// `timestamp-*` (`utc`) and `local-timestamp-*`.
+    Timestamp { unit: TimeUnit, utc: bool },
     Duration,
 }
 
@@ -171,15 +162,12 @@ impl Compiler<'_, '_> {
             Schema::Date => Node::Scalar(Scalar::Date),
             Schema::TimeMillis => Node::Scalar(Scalar::TimeMillis),
             Schema::TimeMicros => Node::Scalar(Scalar::TimeMicros),
-            Schema::TimestampMillis | Schema::LocalTimestampMillis => {
-                Node::Scalar(Scalar::Timestamp(TimeUnit::Millis))
-            }
-            Schema::TimestampMicros | Schema::LocalTimestampMicros => {
-                Node::Scalar(Scalar::Timestamp(TimeUnit::Micros))
-            }
-            Schema::TimestampNanos | Schema::LocalTimestampNanos => {
-                Node::Scalar(Scalar::Timestamp(TimeUnit::Nanos))
-            }
+            Schema::TimestampMillis => timestamp(TimeUnit::Milliseconds, true),
+            Schema::TimestampMicros => timestamp(TimeUnit::Microseconds, true),
+            Schema::TimestampNanos => timestamp(TimeUnit::Nanoseconds, true),
+            Schema::LocalTimestampMillis => timestamp(TimeUnit::Milliseconds, false),
+            Schema::LocalTimestampMicros => timestamp(TimeUnit::Microseconds, false),
+            Schema::LocalTimestampNanos => timestamp(TimeUnit::Nanoseconds, false),
             Schema::Duration => Node::Scalar(Scalar::Duration),
             Schema::BigDecimal => Node::Scalar(Scalar::BigDecimal),
             Schema::Array(array) => {
@@ -230,14 +218,20 @@ impl Compiler<'_, '_> {
                 });
                 return Ok(id);
             }
-            Schema::Decimal(DecimalSchema { scale, inner, .. }) => match inner.as_ref() {
+            Schema::Decimal(DecimalSchema {
+                precision,
+                scale,
+                inner,
+            }) => match inner.as_ref() {
                 Schema::Bytes => Node::Scalar(Scalar::Decimal {
+                    precision: *precision,
                     scale: *scale,
                     fixed: None,
                 }),
                 Schema::Fixed(fixed) => {
                     let (id, _) = self.reserve_named(&fixed.name, ns);
                     self.nodes[id] = Node::Scalar(Scalar::Decimal {
+                        precision: *precision,
                         scale: *scale,
                         fixed: Some(fixed.size),
                     });
@@ -271,6 +265,11 @@ impl Compiler<'_, '_> {
         };
         Ok(self.push(node))
     }
+}
+
+/// The node of a `timestamp-*` (`utc`) or `local-timestamp-*` in `unit`.
+fn timestamp(unit: TimeUnit, utc: bool) -> Node {
+    Node::Scalar(Scalar::Timestamp { unit, utc })
 }
 
 /// A lower bound on the encoded size of each node, by fixpoint iteration from zero (every round
@@ -315,7 +314,7 @@ fn scalar_min_size(scalar: &Scalar) -> usize {
         | Scalar::Date
         | Scalar::TimeMillis
         | Scalar::TimeMicros
-        | Scalar::Timestamp(_)
+        | Scalar::Timestamp { .. }
         | Scalar::Decimal { fixed: None, .. } => 1,
         Scalar::Float => 4,
         Scalar::Double => 8,

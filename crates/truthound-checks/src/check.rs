@@ -11,7 +11,7 @@ use polars::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::report::{Issue, Report, Sample};
-use crate::rules::{Rule, RuleSet, RuleSpec, Scalar, Severity, Validator};
+use crate::rules::{Bound, Rule, RuleSet, RuleSpec, Scalar, Severity, Validator};
 
 /// The prefix of the Kafka metadata columns made by `truthound-polars`.
 pub const DEFAULT_METADATA_PREFIX: &str = "_kafka_";
@@ -793,18 +793,82 @@ fn plan_rule(spec: &RuleSpec, t: &Target) -> Result<Planned> {
             present.and(v.clone().is_first_distinct().not())
         }
         Rule::Range { min, max } => {
-            if !is_text && !is_number {
-                return Err(unsupported("it needs numbers, or text holding numbers"));
+            let invalid = |message: String| Error::InvalidRule {
+                column: t.name.clone(),
+                rule: name,
+                message,
+            };
+            let temporal = match &t.dtype {
+                DataType::Date => Some(("a date", "\"2024-01-01\"")),
+                DataType::Datetime(..) => Some(("a date or date-time", "\"2024-01-01T00:00:00Z\"")),
+                DataType::Time => Some(("a time of day", "\"12:30:00\"")),
+                _ => None,
+            };
+            if let Some((what, example)) = temporal {
+                // Compared as the column's physical integers: days, units since the epoch,
+                // nanoseconds since midnight.
+                let physical = |b: &Bound| -> Result<i64> {
+                    let Bound::Text(text) = b else {
+                        return Err(invalid(format!(
+                            "the column is {}, so its bounds are ISO 8601 text such as {example}, \
+                             not {b}",
+                            t.dtype
+                        )));
+                    };
+                    let value = match &t.dtype {
+                        DataType::Date => crate::iso::date(text),
+                        DataType::Time => crate::iso::time(text),
+                        DataType::Datetime(unit, _) => {
+                            let per_nano = match unit {
+                                TimeUnit::Milliseconds => 1_000_000,
+                                TimeUnit::Microseconds => 1_000,
+                                TimeUnit::Nanoseconds => 1,
+                            };
+                            crate::iso::datetime_nanos(text).and_then(|n| {
+                                i64::try_from(n.div_euclid(per_nano)).ok()
+                            })
+                        }
+                        _ => None,
+                    };
+                    value.ok_or_else(|| {
+                        invalid(format!("{text:?} is not {what} in ISO 8601, such as {example}"))
+                    })
+                };
+                let n = v.clone().to_physical().cast(DataType::Int64);
+                let mut bad = lit(false);
+                if let Some(min) = min {
+                    bad = bad.or(n.clone().lt(lit(physical(min)?)));
+                }
+                if let Some(max) = max {
+                    bad = bad.or(n.gt(lit(physical(max)?)));
+                }
+                present.and(bad)
+            } else {
+                let is_decimal = matches!(t.dtype, DataType::Decimal(..));
+                if !is_text && !is_number && !is_decimal {
+                    return Err(unsupported(
+                        "it needs numbers, decimals, dates, times, or text holding numbers",
+                    ));
+                }
+                let number = |b: &Bound| -> Result<f64> {
+                    match b {
+                        Bound::Number(n) => Ok(*n),
+                        Bound::Text(s) => Err(invalid(format!(
+                            "{s:?} is not a number, and the column is {}",
+                            t.dtype
+                        ))),
+                    }
+                };
+                let n = v.clone().cast(DataType::Float64);
+                let mut bad = n.clone().is_null();
+                if let Some(min) = min {
+                    bad = bad.or(n.clone().lt(lit(number(min)?)));
+                }
+                if let Some(max) = max {
+                    bad = bad.or(n.gt(lit(number(max)?)));
+                }
+                present.and(bad)
             }
-            let n = v.clone().cast(DataType::Float64);
-            let mut bad = n.clone().is_null();
-            if let Some(min) = min {
-                bad = bad.or(n.clone().lt(lit(*min)));
-            }
-            if let Some(max) = max {
-                bad = bad.or(n.gt(lit(*max)));
-            }
-            present.and(bad)
         }
         Rule::Regex { pattern } => {
             if !is_text {

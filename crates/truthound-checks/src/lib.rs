@@ -22,6 +22,7 @@
 //! - [`check`](mod@check): [`CheckOptions`] and [`check()`]: planning and the one-pass evaluation.
 //! - [`report`]: [`Report`], [`Issue`], [`Sample`]: the table and the JSON.
 //! - [`error`]: [`Error`] and the [`Result`] alias.
+//! - `iso` (private): ISO 8601 range bounds as the physical values of temporal columns.
 //!
 //! # Example
 //! ```
@@ -57,6 +58,7 @@
 
 pub mod check;
 pub mod error;
+mod iso;
 pub mod report;
 pub mod rules;
 
@@ -65,7 +67,7 @@ pub use check::{
 };
 pub use error::{Error, Result};
 pub use report::{Issue, Report, Sample};
-pub use rules::{ColumnRules, Rule, RuleSet, RuleSpec, RulesFormat, Scalar, Severity, Validator};
+pub use rules::{Bound, ColumnRules, Rule, RuleSet, RuleSpec, RulesFormat, Scalar, Severity, Validator};
 
 #[cfg(test)]
 mod tests;

@@ -141,6 +141,39 @@ impl fmt::Display for Scalar {
     }
 }
 
+/// A bound of a [`Rule::Range`]: a number, or for date, datetime and time columns ISO 8601
+/// text (`"2024-01-01"`, `"2024-01-01T12:00:00Z"`, `"12:30:00"`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum Bound {
+    /// A number.
+    Number(f64),
+    /// A date, date-time or time of day.
+    Text(String),
+}
+
+impl fmt::Display for Bound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Number(n) => write!(f, "{n}"),
+            Self::Text(s) => f.write_str(s),
+        }
+    }
+}
+
+impl From<f64> for Bound {
+    fn from(n: f64) -> Self {
+        Self::Number(n)
+    }
+}
+
+impl From<&str> for Bound {
+    fn from(s: &str) -> Self {
+        Self::Text(s.to_owned())
+    }
+}
+
 /// A rule for one column. Nulls pass every rule except `not_null`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -165,13 +198,15 @@ pub enum Rule {
     /// No value repeats an earlier one (`warning`). The count is the number of repeats (a
     /// value seen three times counts two); the samples are the repeats.
     Unique,
-    /// Every value is a number within `[min, max]` (`error`). In a text column, a value that
-    /// does not parse as a number is out of range.
+    /// Every value is within `[min, max]` (`error`). Numeric and decimal columns take numbers
+    /// as bounds; in a text column, a value that does not parse as a number is out of range.
+    /// Date, datetime and time columns take ISO 8601 text: `min = "2024-01-01"` (a date-time
+    /// without an offset is read in the column's zone, UTC for the snapshot's timestamps).
     Range {
         /// The smallest accepted value.
-        min: Option<f64>,
+        min: Option<Bound>,
         /// The largest accepted value.
-        max: Option<f64>,
+        max: Option<Bound>,
     },
     /// Every value matches `pattern` as a whole (`error`): the pattern is anchored, as
     /// `^(?:pattern)$`. Rust `regex` syntax.
@@ -239,12 +274,23 @@ impl Rule {
             Some(other) => return Err(format!("`severity` must be a string, not {other}")),
         };
         let mut take = |key: &str| table.remove(key);
-        let number = |key: &str, v: Option<Value>| -> Result<Option<f64>, String> {
+        let bound = |key: &str, v: Option<Value>| -> Result<Option<Bound>, String> {
             match v {
                 None => Ok(None),
-                Some(Value::Number(n)) => Ok(n.as_f64()),
+                Some(Value::Number(n)) => Ok(n.as_f64().map(Bound::Number)),
+                Some(Value::String(s)) => Ok(Some(Bound::Text(s))),
+                // A TOML date or date-time (`min = 2024-01-01`), as serde_json sees it.
+                Some(Value::Object(map))
+                    if map.len() == 1 && map.get(TOML_DATETIME_KEY).is_some_and(Value::is_string) =>
+                {
+                    Ok(map
+                        .get(TOML_DATETIME_KEY)
+                        .and_then(Value::as_str)
+                        .map(|s| Bound::Text(s.to_owned())))
+                }
                 Some(other) => Err(format!(
-                    "`{key}` of rule {name} must be a number, not {other}"
+                    "`{key}` of rule {name} must be a number, or a date, date-time or time \
+                     (ISO 8601 text), not {other}"
                 )),
             }
         };
@@ -286,8 +332,8 @@ impl Rule {
                 },
             },
             "range" => {
-                let min = number("min", take("min"))?;
-                let max = number("max", take("max"))?;
+                let min = bound("min", take("min"))?;
+                let max = bound("max", take("max"))?;
                 if min.is_none() && max.is_none() {
                     return Err("rule range needs `min`, `max` or both".to_owned());
                 }
@@ -332,6 +378,9 @@ impl Rule {
     }
 }
 
+/// The key under which the `toml` crate hands a TOML date or date-time to a `serde_json::Value`.
+const TOML_DATETIME_KEY: &str = "$__toml_private_datetime";
+
 fn unknown_rule(name: &str) -> String {
     format!(
         "unknown rule `{name}`; the rules are: {}",
@@ -341,7 +390,7 @@ fn unknown_rule(name: &str) -> String {
 
 impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let bound = |v: Option<f64>| v.map_or("…".to_owned(), |v| v.to_string());
+        let bound = |v: &Option<Bound>| v.as_ref().map_or("…".to_owned(), Bound::to_string);
         let count = |v: Option<u64>| v.map_or("…".to_owned(), |v| v.to_string());
         match self {
             Self::NotNull | Self::Unique => f.write_str(self.name()),
@@ -352,7 +401,7 @@ impl fmt::Display for Rule {
             }
             Self::Datetime { format: None } => f.write_str("datetime (ISO 8601)"),
             Self::Datetime { format: Some(fmt) } => write!(f, "datetime {fmt:?}"),
-            Self::Range { min, max } => write!(f, "range [{}, {}]", bound(*min), bound(*max)),
+            Self::Range { min, max } => write!(f, "range [{}, {}]", bound(min), bound(max)),
             Self::Regex { pattern } => write!(f, "regex {pattern:?}"),
             Self::Length { min, max } => write!(f, "length [{}, {}]", count(*min), count(*max)),
         }

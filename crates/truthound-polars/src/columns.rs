@@ -4,14 +4,17 @@
 //! Nodes live in an arena (`Vec<Node>`) and refer to each other by index. Node 0 is the root, a
 //! struct whose fields are the data columns; every message adds one root row. Type rules:
 //! nulls fit any type; integers and floats widen to `Float64`; objects become structs and arrays
-//! lists; any other combination turns the node into `Utf8` JSON text (with a note).
+//! lists; timestamps, dates, times and decimals keep their type when every value has the same
+//! (unit and zone, precision and scale); any other combination turns the node into `Utf8` JSON
+//! text (with a note).
 
 use std::collections::HashMap;
 
 use polars::prelude::{PolarsResult, polars_err};
 use polars_arrow::array::{Array, BooleanArray, ListArray, NullArray, PrimitiveArray, StructArray};
-use polars_arrow::datatypes::{ArrowDataType, Field as ArrowField};
+use polars_arrow::datatypes::{ArrowDataType, Field as ArrowField, TimeUnit as ArrowTimeUnit};
 use polars_arrow::offset::OffsetsBuffer;
+use truthound_streaming_core::temporal::{self, MAX_DECIMAL_PRECISION, TimeUnit};
 use truthound_streaming_core::{DataType, FieldNote, JsonWriter, ValueVisitor};
 
 use crate::buffers::{Bits, Validity, VarBytes};
@@ -46,6 +49,22 @@ enum Kind {
     Float(Vec<f64>),
     Str(VarBytes),
     Binary(VarBytes),
+    /// Timestamps, all in `unit` and all instants in UTC (`utc`) or all local.
+    Datetime {
+        values: Vec<i64>,
+        unit: TimeUnit,
+        utc: bool,
+    },
+    /// Days since 1970-01-01.
+    Date(Vec<i32>),
+    /// Nanoseconds since midnight.
+    Time(Vec<i64>),
+    /// Unscaled decimals, all of this precision and scale.
+    Decimal {
+        values: Vec<i128>,
+        precision: u8,
+        scale: u8,
+    },
     List {
         offsets: Vec<i64>,
         child: NodeId,
@@ -103,6 +122,10 @@ fn shallow(kind: ShallowKind) -> DataType {
         ShallowKind::Float => DataType::Float64,
         ShallowKind::Str => DataType::Utf8,
         ShallowKind::Binary => DataType::Binary,
+        ShallowKind::Datetime(unit, utc) => datetime_type(unit, utc),
+        ShallowKind::Date => DataType::Date,
+        ShallowKind::Time => DataType::Time,
+        ShallowKind::Decimal(precision, scale) => DataType::Decimal { precision, scale },
         ShallowKind::Object => DataType::Struct(Vec::new()),
         ShallowKind::Array => DataType::List(Box::new(DataType::Null)),
     }
@@ -116,9 +139,39 @@ enum ShallowKind {
     Float,
     Str,
     Binary,
+    Datetime(TimeUnit, bool),
+    Date,
+    Time,
+    Decimal(u8, u8),
     Object,
     Array,
 }
+
+/// The schema type of timestamps in `unit`, instants in UTC or local.
+fn datetime_type(unit: TimeUnit, utc: bool) -> DataType {
+    DataType::Datetime(unit, utc.then(|| "UTC".to_owned()))
+}
+
+/// Whether a mixed-type note lists `a` and `b` once: structs and lists whatever their fields
+/// or elements, other types when they are equal (so `Datetime(ms)` and `Datetime(us)` are two).
+pub(crate) fn same_kind(a: &DataType, b: &DataType) -> bool {
+    match (a, b) {
+        (DataType::Struct(_), DataType::Struct(_)) | (DataType::List(_), DataType::List(_)) => true,
+        _ => a == b,
+    }
+}
+
+/// Arrow's name for `unit`.
+fn arrow_unit(unit: TimeUnit) -> ArrowTimeUnit {
+    match unit {
+        TimeUnit::Milliseconds => ArrowTimeUnit::Millisecond,
+        TimeUnit::Microseconds => ArrowTimeUnit::Microsecond,
+        TimeUnit::Nanoseconds => ArrowTimeUnit::Nanosecond,
+    }
+}
+
+/// Nanoseconds in a day: the end of the times of day.
+const NANOS_PER_DAY: i64 = 86_400_000_000_000;
 
 /// The column-builder tree and the visitor state of the message being decoded.
 #[derive(Debug)]
@@ -301,9 +354,11 @@ impl ColumnTree {
         match &mut node.kind {
             Kind::Null => {}
             Kind::Bool(v) => v.truncate(len),
-            Kind::Int(v) => v.truncate(len),
+            Kind::Int(v) | Kind::Time(v) | Kind::Datetime { values: v, .. } => v.truncate(len),
             Kind::UInt(v) => v.truncate(len),
             Kind::Float(v) => v.truncate(len),
+            Kind::Date(v) => v.truncate(len),
+            Kind::Decimal { values, .. } => values.truncate(len),
             Kind::Str(v) | Kind::Binary(v) | Kind::Json(v) => v.truncate(len),
             Kind::List { offsets, child } => {
                 offsets.truncate(len + 1);
@@ -408,9 +463,11 @@ impl ColumnTree {
                 return;
             }
             Kind::Bool(v) => v.push(false),
-            Kind::Int(v) => v.push(0),
+            Kind::Int(v) | Kind::Time(v) | Kind::Datetime { values: v, .. } => v.push(0),
             Kind::UInt(v) => v.push(0),
             Kind::Float(v) => v.push(0.0),
+            Kind::Date(v) => v.push(0),
+            Kind::Decimal { values, .. } => values.push(0),
             Kind::Str(v) | Kind::Binary(v) | Kind::Json(v) => v.push_empty(),
             Kind::List { offsets, .. } => offsets.push(offsets.last().copied().unwrap_or(0)),
             Kind::Struct(f) => fields = f.ids.len(),
@@ -469,6 +526,15 @@ impl ColumnTree {
             Kind::Float(_) => DataType::Float64,
             Kind::Str(_) | Kind::Json(_) => DataType::Utf8,
             Kind::Binary(_) => DataType::Binary,
+            Kind::Datetime { unit, utc, .. } => datetime_type(*unit, *utc),
+            Kind::Date(_) => DataType::Date,
+            Kind::Time(_) => DataType::Time,
+            Kind::Decimal {
+                precision, scale, ..
+            } => DataType::Decimal {
+                precision: *precision,
+                scale: *scale,
+            },
             Kind::List { child, .. } => DataType::List(Box::new(self.data_type(*child))),
             Kind::Struct(f) => DataType::Struct(
                 f.ids
@@ -485,16 +551,11 @@ impl ColumnTree {
     /// Records that a value of `kind` went to `Json` node `id`.
     fn note_mixed(&mut self, id: NodeId, kind: ShallowKind) {
         let t = shallow(kind);
-        if !self.nodes[id]
-            .mixed
-            .iter()
-            .any(|a| std::mem::discriminant(a) == std::mem::discriminant(&t))
-        {
+        if !self.nodes[id].mixed.iter().any(|a| same_kind(a, &t)) {
             self.save(id);
         }
         let node = &mut self.nodes[id];
-        let same = |a: &DataType| std::mem::discriminant(a) == std::mem::discriminant(&t);
-        if !node.mixed.iter().any(same) {
+        if !node.mixed.iter().any(|a| same_kind(a, &t)) {
             node.mixed.push(t);
         }
     }
@@ -554,6 +615,23 @@ impl ColumnTree {
             Kind::Float(v) => w.f64(v.get(row).copied().unwrap_or_default()),
             Kind::Str(v) => w.str(std::str::from_utf8(v.get(row)).unwrap_or_default()),
             Kind::Binary(v) => w.bytes(v.get(row)),
+            Kind::Datetime { values, unit, utc } => {
+                w.timestamp(values.get(row).copied().unwrap_or_default(), *unit, *utc);
+            }
+            Kind::Date(v) => w.date(v.get(row).copied().unwrap_or_default()),
+            Kind::Time(v) => w.time(
+                v.get(row).copied().unwrap_or_default(),
+                TimeUnit::Nanoseconds,
+            ),
+            Kind::Decimal {
+                values,
+                precision,
+                scale,
+            } => w.decimal(
+                values.get(row).copied().unwrap_or_default(),
+                *precision,
+                *scale,
+            ),
             Kind::Json(v) => w.raw_value(std::str::from_utf8(v.get(row)).unwrap_or("null")),
             Kind::List { offsets, child } => {
                 let start = offsets.get(row).copied().unwrap_or(0) as usize;
@@ -696,6 +774,30 @@ impl ColumnTree {
                 validity,
             )?),
             Kind::Str(values) => values.into_utf8_array(validity)?,
+            Kind::Datetime { values, unit, utc } => Box::new(PrimitiveArray::<i64>::try_new(
+                ArrowDataType::Timestamp(arrow_unit(unit), utc.then(|| "UTC".into())),
+                values.into(),
+                validity,
+            )?),
+            Kind::Date(values) => Box::new(PrimitiveArray::<i32>::try_new(
+                ArrowDataType::Date32,
+                values.into(),
+                validity,
+            )?),
+            Kind::Time(values) => Box::new(PrimitiveArray::<i64>::try_new(
+                ArrowDataType::Time64(ArrowTimeUnit::Nanosecond),
+                values.into(),
+                validity,
+            )?),
+            Kind::Decimal {
+                values,
+                precision,
+                scale,
+            } => Box::new(PrimitiveArray::<i128>::try_new(
+                ArrowDataType::Decimal(usize::from(precision), usize::from(scale)),
+                values.into(),
+                validity,
+            )?),
             Kind::Json(values) => {
                 notes.push((
                     path.clone(),
@@ -1059,6 +1161,144 @@ impl ValueVisitor for ColumnTree {
                 node.len += 1;
             }
             _ => self.broken = true,
+        }
+    }
+
+    fn timestamp(&mut self, v: i64, unit: TimeUnit, utc: bool) {
+        if self.ignored(Event::Scalar) {
+            return;
+        }
+        if self.captured(|w| w.timestamp(v, unit, utc)) {
+            return;
+        }
+        let Some(id) = self.value_dest() else {
+            return;
+        };
+        if matches!(self.nodes[id].kind, Kind::Null) {
+            self.materialize(id, |len, _| Kind::Datetime {
+                values: vec![0; len],
+                unit,
+                utc,
+            });
+        }
+        let node = &mut self.nodes[id];
+        match &mut node.kind {
+            Kind::Datetime {
+                values,
+                unit: u,
+                utc: z,
+            } if *u == unit && *z == utc => {
+                values.push(v);
+                node.validity.push_valid();
+                node.len += 1;
+            }
+            _ => self.scalar_as_json(id, ShallowKind::Datetime(unit, utc), |w| {
+                w.timestamp(v, unit, utc);
+            }),
+        }
+    }
+
+    fn date(&mut self, days: i32) {
+        if self.ignored(Event::Scalar) {
+            return;
+        }
+        if self.captured(|w| w.date(days)) {
+            return;
+        }
+        let Some(id) = self.value_dest() else {
+            return;
+        };
+        if matches!(self.nodes[id].kind, Kind::Null) {
+            self.materialize(id, |len, _| Kind::Date(vec![0; len]));
+        }
+        let node = &mut self.nodes[id];
+        match &mut node.kind {
+            Kind::Date(values) => {
+                values.push(days);
+                node.validity.push_valid();
+                node.len += 1;
+            }
+            _ => self.scalar_as_json(id, ShallowKind::Date, |w| w.date(days)),
+        }
+    }
+
+    fn time(&mut self, v: i64, unit: TimeUnit) {
+        let nanos = v
+            .checked_mul(TimeUnit::Nanoseconds.per_second() / unit.per_second())
+            .filter(|n| (0..NANOS_PER_DAY).contains(n));
+        let Some(nanos) = nanos else {
+            // Not a time of day: reported as the visitor interface's default does.
+            match temporal::iso_time(v, unit) {
+                Some(text) => self.str(&text),
+                None => self.i64(v),
+            }
+            return;
+        };
+        if self.ignored(Event::Scalar) {
+            return;
+        }
+        if self.captured(|w| w.time(nanos, TimeUnit::Nanoseconds)) {
+            return;
+        }
+        let Some(id) = self.value_dest() else {
+            return;
+        };
+        if matches!(self.nodes[id].kind, Kind::Null) {
+            self.materialize(id, |len, _| Kind::Time(vec![0; len]));
+        }
+        let node = &mut self.nodes[id];
+        match &mut node.kind {
+            Kind::Time(values) => {
+                values.push(nanos);
+                node.validity.push_valid();
+                node.len += 1;
+            }
+            _ => self.scalar_as_json(id, ShallowKind::Time, |w| {
+                w.time(nanos, TimeUnit::Nanoseconds);
+            }),
+        }
+    }
+
+    fn decimal(&mut self, unscaled: i128, precision: u8, scale: u8) {
+        if precision == 0
+            || precision > MAX_DECIMAL_PRECISION
+            || scale > precision
+            || !temporal::fits_precision(unscaled, precision)
+        {
+            // Not a decimal a column can hold: its exact text, as the interface's default.
+            self.str(&temporal::decimal_text(unscaled, scale));
+            return;
+        }
+        if self.ignored(Event::Scalar) {
+            return;
+        }
+        if self.captured(|w| w.decimal(unscaled, precision, scale)) {
+            return;
+        }
+        let Some(id) = self.value_dest() else {
+            return;
+        };
+        if matches!(self.nodes[id].kind, Kind::Null) {
+            self.materialize(id, |len, _| Kind::Decimal {
+                values: vec![0; len],
+                precision,
+                scale,
+            });
+        }
+        let node = &mut self.nodes[id];
+        match &mut node.kind {
+            Kind::Decimal {
+                values,
+                precision: p,
+                scale: s,
+            } if *p == precision && *s == scale => {
+                values.push(unscaled);
+                node.validity.push_valid();
+                node.len += 1;
+            }
+            _ => self.scalar_as_json(id, ShallowKind::Decimal(precision, scale), |w| {
+                w.decimal(unscaled, precision, scale);
+            }),
         }
     }
 

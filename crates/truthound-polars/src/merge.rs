@@ -11,9 +11,9 @@
 
 use polars::prelude::{
     AnyValue, ChunkAgg, DataFrame, DataType as PlDataType, IntoColumn, IntoSeries, NamedFrom,
-    PlSmallStr, Series, StructChunked,
+    PlSmallStr, Series, StructChunked, TimeUnit as PlTimeUnit,
 };
-use truthound_streaming_core::{DataType, FieldNote, JsonWriter, ValueVisitor};
+use truthound_streaming_core::{DataType, FieldNote, JsonWriter, TimeUnit, ValueVisitor};
 
 use crate::error::Result;
 use crate::frame::{DecodeReport, NotedField, Snapshot};
@@ -301,10 +301,7 @@ fn seen_note(parts: &[&Part<'_>], path: &[String]) -> Option<NotedField> {
                         seen.push(shallow(&t));
                     }
                 }
-            } else if !seen
-                .iter()
-                .any(|s| std::mem::discriminant(s) == std::mem::discriminant(&t))
-            {
+            } else if !seen.iter().any(|s| crate::columns::same_kind(s, &t)) {
                 seen.push(shallow(&t));
             }
         }
@@ -538,6 +535,15 @@ fn write_value(
         AnyValue::StringOwned(s) => w.str(s),
         AnyValue::Binary(b) => w.bytes(b),
         AnyValue::BinaryOwned(b) => w.bytes(b),
+        AnyValue::Datetime(v, unit, tz) => w.timestamp(*v, core_unit(*unit), tz.is_some()),
+        AnyValue::DatetimeOwned(v, unit, tz) => w.timestamp(*v, core_unit(*unit), tz.is_some()),
+        AnyValue::Date(days) => w.date(*days),
+        AnyValue::Time(nanos) => w.time(*nanos, TimeUnit::Nanoseconds),
+        AnyValue::Decimal(v, precision, scale) => w.decimal(
+            *v,
+            u8::try_from(*precision).unwrap_or(u8::MAX),
+            u8::try_from(*scale).unwrap_or(u8::MAX),
+        ),
         AnyValue::List(s) => {
             w.begin_array(Some(s.len()));
             for i in 0..s.len() {
@@ -574,5 +580,14 @@ fn write_value(
             w.end_object();
         }
         other => w.str(&other.to_string()),
+    }
+}
+
+/// The core unit of a Polars time unit.
+pub(crate) fn core_unit(unit: PlTimeUnit) -> TimeUnit {
+    match unit {
+        PlTimeUnit::Milliseconds => TimeUnit::Milliseconds,
+        PlTimeUnit::Microseconds => TimeUnit::Microseconds,
+        PlTimeUnit::Nanoseconds => TimeUnit::Nanoseconds,
     }
 }

@@ -52,8 +52,9 @@ pub fn infer_schema(
 
 /// The core [`Schema`] of a frame built by this crate, with the report's notes attached.
 ///
-/// Types map from Polars' (`String` to [`DataType::Utf8`], any `Datetime` to
-/// [`DataType::Datetime`]); a field is nullable when it holds a null. Polars types this crate
+/// Types map from Polars' (`String` to [`DataType::Utf8`], `Datetime(unit, zone)` to
+/// [`DataType::Datetime`] with the same unit and zone, `Date`, `Time` and `Decimal(p, s)` to
+/// their namesakes); a field is nullable when it holds a null. Polars types this crate
 /// does not produce map to the nearest core type (other integers to `Int64`, other floats to
 /// `Float64`), or to `Utf8`.
 pub fn frame_schema(frame: &DataFrame, report: &DecodeReport) -> Schema {
@@ -119,7 +120,16 @@ fn map_shallow(dtype: &PlDataType) -> DataType {
         PlDataType::UInt64 => DataType::UInt64,
         PlDataType::Float32 | PlDataType::Float64 => DataType::Float64,
         PlDataType::Binary | PlDataType::BinaryOffset => DataType::Binary,
-        PlDataType::Datetime(_, _) => DataType::Datetime,
+        PlDataType::Datetime(unit, tz) => DataType::Datetime(
+            crate::merge::core_unit(*unit),
+            tz.as_ref().map(ToString::to_string),
+        ),
+        PlDataType::Date => DataType::Date,
+        PlDataType::Time => DataType::Time,
+        PlDataType::Decimal(precision, scale) => DataType::Decimal {
+            precision: u8::try_from(*precision).unwrap_or(u8::MAX),
+            scale: u8::try_from(*scale).unwrap_or(u8::MAX),
+        },
         PlDataType::List(inner) => DataType::List(Box::new(map_shallow(inner))),
         PlDataType::Struct(fields) => DataType::Struct(
             fields

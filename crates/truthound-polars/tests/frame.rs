@@ -566,7 +566,7 @@ fn metadata_columns_as_in_the_spec() {
     let schema = frame_schema(&df, &Default::default());
     assert_eq!(
         schema.field("_kafka_timestamp").unwrap().data_type,
-        CoreType::Datetime
+        CoreType::Datetime(truthound_streaming_core::TimeUnit::Milliseconds, None)
     );
     assert_eq!(
         schema.field("_kafka_partition").unwrap().data_type,

@@ -2,13 +2,15 @@
 
 use std::fmt::Write as _;
 
+use crate::temporal::{self, TimeUnit};
 use crate::value::ValueVisitor;
 
 /// A [`ValueVisitor`] that appends the compact JSON text of the visited values to a string.
 ///
 /// JSON has no byte strings and no non-finite numbers, so bytes are written as an array of
 /// numbers (`[104,105]`) and NaN or infinite floats as `null`. Floats always carry a fraction or
-/// an exponent (`1.0`), so their text reads back as a float.
+/// an exponent (`1.0`), so their text reads back as a float. Timestamps, dates, times and
+/// decimals are strings: ISO-8601 text and the exact decimal text.
 ///
 /// ```
 /// use truthound_streaming_core::{JsonWriter, ValueVisitor};
@@ -158,6 +160,10 @@ impl ValueVisitor for JsonWriter {
     }
     fn str(&mut self, v: &str) {
         self.scalar(|o| write_json_string(o, v));
+    }
+    /// An ISO-8601 string: `"2024-02-29T12:34:56.789Z"` (no `Z` for a local date-time).
+    fn timestamp(&mut self, value: i64, unit: TimeUnit, utc: bool) {
+        self.str(&temporal::iso_timestamp(value, unit, utc));
     }
     fn bytes(&mut self, v: &[u8]) {
         self.scalar(|o| {

@@ -14,6 +14,8 @@
 //! - [`message`]: [`RawMessage`] and [`MessageHeader`], one record as fetched (zero-copy [`Bytes`]).
 //! - [`config`]: [`StreamingDataSourceConfig`], its option enums and [`ConfigError`].
 //! - [`value`]: the [`ValueVisitor`] event interface, the owned [`Value`] and [`ValueBuilder`].
+//! - [`temporal`]: [`TimeUnit`] and the text forms of timestamps, dates, times and decimals,
+//!   the typed values a visitor can receive.
 //! - [`json_text`]: [`JsonWriter`], a visitor that renders visited values as compact JSON text.
 //! - [`deserializer`]: the [`MessageDeserializer`] trait and [`DeserializeFailure`].
 //! - [`schema`]: [`Schema`], [`Field`], [`DataType`] and [`FieldNote`], the inferred shape of a
@@ -50,6 +52,7 @@ pub mod memory;
 pub mod message;
 pub mod schema;
 pub mod source;
+pub mod temporal;
 pub mod value;
 
 pub use bytes::Bytes;
@@ -64,6 +67,7 @@ pub use memory::InMemorySource;
 pub use message::{MessageHeader, RawMessage};
 pub use schema::{DataType, Field, FieldNote, Schema};
 pub use source::{BaseStreamingDataSource, Capabilities, MessageStream, StreamingDataSourceExt};
+pub use temporal::TimeUnit;
 pub use value::{Value, ValueBuilder, ValueVisitor};
 
 /// The items most users need, for a glob import.

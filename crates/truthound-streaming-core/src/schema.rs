@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::temporal::TimeUnit;
+
 /// The type of a column or of a nested field.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -22,9 +24,23 @@ pub enum DataType {
     Utf8,
     /// Byte strings.
     Binary,
-    /// Timestamps in milliseconds since the Unix epoch, UTC. (Polars frames hold them as
-    /// `Datetime(ms)` without a time zone attached; the values are UTC.)
-    Datetime,
+    /// Timestamps: a count of the unit since 1970-01-01T00:00:00, and the time zone they are
+    /// instants in, if any. Without one they are local date-times, except the snapshot's
+    /// `_kafka_timestamp`, whose values are UTC (as in the original, whose frames attach no
+    /// zone to it).
+    Datetime(TimeUnit, Option<String>),
+    /// Calendar dates (days since 1970-01-01).
+    Date,
+    /// Times of day (nanoseconds since midnight, as Polars holds them).
+    Time,
+    /// Exact decimals: `precision` significant digits (at most 38), `scale` of them after the
+    /// point.
+    Decimal {
+        /// The number of significant digits.
+        precision: u8,
+        /// The number of digits after the decimal point.
+        scale: u8,
+    },
     /// Lists whose elements have the given type.
     List(Box<DataType>),
     /// Structs with the given fields, in order.
@@ -49,7 +65,11 @@ impl fmt::Display for DataType {
             DataType::Float64 => f.write_str("Float64"),
             DataType::Utf8 => f.write_str("Utf8"),
             DataType::Binary => f.write_str("Binary"),
-            DataType::Datetime => f.write_str("Datetime(ms, UTC)"),
+            DataType::Datetime(unit, None) => write!(f, "Datetime({unit})"),
+            DataType::Datetime(unit, Some(tz)) => write!(f, "Datetime({unit}, {tz})"),
+            DataType::Date => f.write_str("Date"),
+            DataType::Time => f.write_str("Time"),
+            DataType::Decimal { precision, scale } => write!(f, "Decimal({precision}, {scale})"),
             DataType::List(inner) => write!(f, "List<{inner}>"),
             DataType::Struct(fields) => {
                 f.write_str("Struct{")?;
@@ -255,7 +275,11 @@ mod tests {
                 ]))),
                 false,
             ),
-            Field::new("_kafka_timestamp", DataType::Datetime, false),
+            Field::new(
+                "_kafka_timestamp",
+                DataType::Datetime(TimeUnit::Milliseconds, None),
+                false,
+            ),
         ]);
         assert_eq!(
             schema.to_string(),
@@ -264,7 +288,7 @@ mod tests {
              ├── items: List<Struct>\n\
              │   ├── sku: Utf8\n\
              │   └── qty: Int64\n\
-             └── _kafka_timestamp: Datetime(ms, UTC)\n"
+             └── _kafka_timestamp: Datetime(ms)\n"
         );
         assert_eq!(schema.len(), 3);
         assert_eq!(

@@ -8,6 +8,7 @@
 use std::fmt;
 
 use crate::json_text::JsonWriter;
+use crate::temporal::{self, TimeUnit};
 
 /// Receives the events of one decoded value, depth first.
 ///
@@ -47,6 +48,44 @@ pub trait ValueVisitor {
     /// answers `true` must then ignore the value's events itself.
     fn skip_value(&mut self) -> bool {
         false
+    }
+
+    /// A timestamp: `value` units since 1970-01-01T00:00:00. `utc`: an instant, in UTC (Avro's
+    /// `timestamp-*`, Protobuf's `Timestamp`); otherwise a local date-time without a zone
+    /// (Avro's `local-timestamp-*`).
+    ///
+    /// The default reports [`i64`](Self::i64)`(value)`, the count in its unit.
+    fn timestamp(&mut self, value: i64, unit: TimeUnit, utc: bool) {
+        let _ = (unit, utc);
+        self.i64(value);
+    }
+
+    /// A calendar date, `days` since 1970-01-01.
+    ///
+    /// The default reports the ISO-8601 text ([`temporal::iso_date`]): `"2024-02-29"`.
+    fn date(&mut self, days: i32) {
+        self.str(&temporal::iso_date(days));
+    }
+
+    /// A time of day, `value` units after midnight (below one day).
+    ///
+    /// The default reports the ISO-8601 text ([`temporal::iso_time`]): `"12:34:56.789"`, or
+    /// the count when it is not within a day.
+    fn time(&mut self, value: i64, unit: TimeUnit) {
+        match temporal::iso_time(value, unit) {
+            Some(text) => self.str(&text),
+            None => self.i64(value),
+        }
+    }
+
+    /// An exact decimal, `unscaled × 10^-scale`, declared with `precision` digits (at most
+    /// [`MAX_DECIMAL_PRECISION`](temporal::MAX_DECIMAL_PRECISION), with `scale <= precision`,
+    /// and `unscaled` within them).
+    ///
+    /// The default reports the exact text ([`temporal::decimal_text`]): `"-12.340"`.
+    fn decimal(&mut self, unscaled: i128, precision: u8, scale: u8) {
+        let _ = precision;
+        self.str(&temporal::decimal_text(unscaled, scale));
     }
 }
 
