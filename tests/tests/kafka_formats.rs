@@ -14,7 +14,7 @@ use truthound::datasources::streaming::{
     DeserializerType, KafkaDataSource, KafkaDataSourceConfig, PolarsSourceExt,
 };
 use truthound_kafka_client::{ClientConfig, KafkaClient, ProduceOptions, ProduceRecord};
-use truthound_tests::avro::{USER_EVENT_SCHEMA, framed, user_event};
+use truthound_tests::avro::{ORDER_SCHEMA, USER_EVENT_SCHEMA, framed, order, user_event};
 use truthound_tests::{broker_address, unique_topic};
 
 async fn topic_of(values: Vec<Option<Vec<u8>>>) -> String {
@@ -74,6 +74,58 @@ async fn raw_avro_values_become_columns() {
     assert_eq!(
         df.column("action").unwrap().str().unwrap().get(1),
         Some("logout")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn avro_logical_types_become_typed_columns() {
+    // 2024-02-29T12:34:56.789Z, one microsecond before the epoch, 2024-02-29 and 1969-12-31,
+    // 12:34:56.789 and midnight, -12.34 and 99999999.99 (the largest of precision 10).
+    let topic = topic_of(vec![
+        Some(order(1_709_210_096_789, -1, 19_782, 45_296_789, -1234)),
+        Some(order(0, 0, -1, 0, 9_999_999_999)),
+    ])
+    .await;
+    let config = KafkaDataSourceConfig::new(broker_address(), &topic)
+        .with_deserializer_type(DeserializerType::Avro)
+        .with_avro_schema(ORDER_SCHEMA)
+        .with_include_key(false);
+    let df = KafkaDataSource::new(config)
+        .unwrap()
+        .to_polars_dataframe()
+        .await
+        .unwrap()
+        .frame;
+    use polars::prelude::{DataType, TimeUnit, TimeZone};
+    assert_eq!(
+        df.dtypes(),
+        [
+            DataType::Datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC)),
+            DataType::Datetime(TimeUnit::Microseconds, None),
+            DataType::Date,
+            DataType::Time,
+            DataType::Decimal(10, 2),
+        ]
+    );
+    let text: Vec<String> = df
+        .columns()
+        .iter()
+        .map(|c| {
+            (0..2)
+                .map(|i| c.get(i).unwrap().to_string())
+                .collect::<Vec<_>>()
+                .join(" | ")
+        })
+        .collect();
+    assert_eq!(
+        text,
+        [
+            "2024-02-29 12:34:56.789 UTC | 1970-01-01 00:00:00 UTC",
+            "1969-12-31 23:59:59.999999 | 1970-01-01 00:00:00",
+            "2024-02-29 | 1969-12-31",
+            "12:34:56.789 | 00:00:00",
+            "-12.34 | 99999999.99",
+        ]
     );
 }
 

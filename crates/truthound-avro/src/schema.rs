@@ -56,7 +56,10 @@ pub(crate) enum Scalar {
     TimeMillis,
     TimeMicros,
     /// `timestamp-*` (`utc`) and `local-timestamp-*`.
-    Timestamp { unit: TimeUnit, utc: bool },
+    Timestamp {
+        unit: TimeUnit,
+        utc: bool,
+    },
     Duration,
 }
 

@@ -5,7 +5,7 @@ use apache_avro::types::Value as Avro;
 use apache_avro::{BigDecimal, Days, Decimal, Duration, Millis, Months, Schema};
 use proptest::prelude::*;
 use truthound_avro::{AvroDeserializer, AvroError, MAX_DEPTH, MAX_ZERO_WIDTH_ITEMS};
-use truthound_streaming_core::{MessageDeserializer, Value};
+use truthound_streaming_core::{MessageDeserializer, TimeUnit, Value, ValueVisitor};
 
 fn obj(fields: Vec<(&str, Value)>) -> Value {
     Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
@@ -38,6 +38,56 @@ fn decode(schema_json: &str, datum: &[u8]) -> Result<Value, String> {
         .expect("schema compiles")
         .deserialize(datum)
         .map_err(|e| e.into_reason())
+}
+
+/// What a visitor that knows typed values receives for `value` encoded under `schema_json`.
+fn typed_events(schema_json: &str, value: Avro) -> Vec<String> {
+    let schema = Schema::parse_str(schema_json).expect("test schema parses");
+    let datum = apache_avro::to_avro_datum(&schema, value).expect("test value encodes");
+    events_of(schema_json, &datum)
+}
+
+/// The typed events (and strings) a datum decodes to, as text.
+fn events_of(schema_json: &str, datum: &[u8]) -> Vec<String> {
+    #[derive(Default)]
+    struct Events(Vec<String>);
+    impl ValueVisitor for Events {
+        fn null(&mut self) {}
+        fn bool(&mut self, _: bool) {}
+        fn i64(&mut self, v: i64) {
+            self.0.push(format!("i64 {v}"));
+        }
+        fn u64(&mut self, _: u64) {}
+        fn f64(&mut self, _: f64) {}
+        fn str(&mut self, v: &str) {
+            self.0.push(format!("str {v}"));
+        }
+        fn bytes(&mut self, _: &[u8]) {}
+        fn begin_object(&mut self, _: Option<usize>) {}
+        fn key(&mut self, _: &str) {}
+        fn end_object(&mut self) {}
+        fn begin_array(&mut self, _: Option<usize>) {}
+        fn end_array(&mut self) {}
+        fn timestamp(&mut self, v: i64, unit: TimeUnit, utc: bool) {
+            self.0.push(format!("timestamp {v} {unit} utc={utc}"));
+        }
+        fn date(&mut self, days: i32) {
+            self.0.push(format!("date {days}"));
+        }
+        fn time(&mut self, v: i64, unit: TimeUnit) {
+            self.0.push(format!("time {v} {unit}"));
+        }
+        fn decimal(&mut self, unscaled: i128, precision: u8, scale: u8) {
+            self.0
+                .push(format!("decimal {unscaled} {precision} {scale}"));
+        }
+    }
+    let mut events = Events::default();
+    AvroDeserializer::from_schema_json(schema_json)
+        .expect("schema compiles")
+        .deserialize_into(datum, &mut events)
+        .expect("datum decodes");
+    events.0
 }
 
 /// Zigzag varint, for hand-written datums.
@@ -397,33 +447,102 @@ fn logical_types() {
         s("12:34:56.789012")
     );
 
-    // 2024-01-02T03:04:05.678901234Z, in each unit: all report epoch milliseconds.
+    // 2024-01-02T03:04:05.678901234Z, in each unit: reported as typed timestamps, in their
+    // unit, instants in UTC or local date-times.
     let nanos: i64 = 1_704_164_645_678_901_234;
-    let millis = Value::Int(1_704_164_645_678);
     let cases = [
-        ("timestamp-millis", Avro::TimestampMillis(nanos / 1_000_000)),
-        ("timestamp-micros", Avro::TimestampMicros(nanos / 1000)),
-        ("timestamp-nanos", Avro::TimestampNanos(nanos)),
+        (
+            "timestamp-millis",
+            Avro::TimestampMillis(nanos / 1_000_000),
+            nanos / 1_000_000,
+            TimeUnit::Milliseconds,
+            true,
+        ),
+        (
+            "timestamp-micros",
+            Avro::TimestampMicros(nanos / 1000),
+            nanos / 1000,
+            TimeUnit::Microseconds,
+            true,
+        ),
+        (
+            "timestamp-nanos",
+            Avro::TimestampNanos(nanos),
+            nanos,
+            TimeUnit::Nanoseconds,
+            true,
+        ),
         (
             "local-timestamp-millis",
             Avro::LocalTimestampMillis(nanos / 1_000_000),
+            nanos / 1_000_000,
+            TimeUnit::Milliseconds,
+            false,
         ),
         (
             "local-timestamp-micros",
             Avro::LocalTimestampMicros(nanos / 1000),
+            nanos / 1000,
+            TimeUnit::Microseconds,
+            false,
         ),
-        ("local-timestamp-nanos", Avro::LocalTimestampNanos(nanos)),
+        (
+            "local-timestamp-nanos",
+            Avro::LocalTimestampNanos(-1),
+            -1,
+            TimeUnit::Nanoseconds,
+            false,
+        ),
     ];
-    for (logical, value) in cases {
+    for (logical, value, count, unit, utc) in cases {
         let schema = format!(r#"{{"type": "long", "logicalType": "{logical}"}}"#);
-        assert_eq!(round_trip(&schema, value), millis, "{logical}");
+        assert_eq!(
+            typed_events(&schema, value),
+            [format!("timestamp {count} {unit} utc={utc}")],
+            "{logical}"
+        );
     }
-    // Before the epoch, finer units are floored (not truncated toward zero).
-    let micros = r#"{"type": "long", "logicalType": "timestamp-micros"}"#;
     assert_eq!(
-        round_trip(micros, Avro::TimestampMicros(-1)),
+        round_trip(
+            r#"{"type": "long", "logicalType": "timestamp-micros"}"#,
+            Avro::TimestampMicros(-1)
+        ),
         Value::Int(-1)
     );
+    let date = r#"{"type": "int", "logicalType": "date"}"#;
+    assert_eq!(typed_events(date, Avro::Date(-719_529)), ["date -719529"]);
+    let time = r#"{"type": "long", "logicalType": "time-micros"}"#;
+    assert_eq!(
+        typed_events(time, Avro::TimeMicros(86_399_999_999)),
+        ["time 86399999999 us"]
+    );
+    let time = r#"{"type": "int", "logicalType": "time-millis"}"#;
+    assert_eq!(typed_events(time, Avro::TimeMillis(0)), ["time 0 ms"]);
+    // Decimals of up to 38 digits are typed, at their edges; wider ones are exact text.
+    let max38: i128 = 10_i128.pow(38) - 1;
+    let wide = r#"{"type": "bytes", "logicalType": "decimal", "precision": 38, "scale": 38}"#;
+    for unscaled in [max38, -max38, 0] {
+        let datum = [
+            long(i64::try_from(unscaled.to_be_bytes().len()).unwrap()),
+            unscaled.to_be_bytes().to_vec(),
+        ]
+        .concat();
+        assert_eq!(
+            events_of(wide, &datum),
+            [format!("decimal {unscaled} 38 38")]
+        );
+    }
+    let too_many = (max38 + 1).to_be_bytes();
+    let datum = [long(16), too_many.to_vec()].concat();
+    let err = AvroDeserializer::from_schema_json(wide)
+        .unwrap()
+        .deserialize(&datum)
+        .unwrap_err()
+        .into_reason();
+    assert!(err.contains("more than the schema's 38 digits"), "{err}");
+    let huge = r#"{"type": "bytes", "logicalType": "decimal", "precision": 40, "scale": 2}"#;
+    let datum = [long(1), vec![0x7b]].concat();
+    assert_eq!(events_of(huge, &datum), ["str 1.23"]);
 
     let uuid = r#"{"type": "string", "logicalType": "uuid"}"#;
     let id = apache_avro::Uuid::parse_str("550e8400-e29b-41d4-a716-446655440000").unwrap();
@@ -579,7 +698,7 @@ fn everything_decodes() {
         concat!(
             r#"{"b":true,"i":-300,"l":1125899906842624,"f":1.5,"d":-0.25,"by":[9,8,7],"s":"text","#,
             r#""e":"B","fx":[1,2,3],"a":["x",null],"m":{"k":1},"u":"A","dt":"1970-01-11","#,
-            r#""tm":"00:00:01.000001","ts":1,"dec":"12.345","bd":"1.25","#,
+            r#""tm":"00:00:01.000001","ts":1500,"dec":"12.345","bd":"1.25","#,
             r#""dur":{"months":1,"days":2,"millis":3},"id":"07070707-0707-0707-0707-070707070707"}"#
         )
     );

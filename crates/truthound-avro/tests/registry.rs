@@ -264,7 +264,7 @@ fn each_schema_id_is_fetched_once() {
         let payload = framed(7, CLICK, click("/home", i * 1000 + 999));
         let expected = obj(vec![
             ("url", Value::Str("/home".into())),
-            ("at", Value::Int(i)),
+            ("at", Value::Int(i * 1000 + 999)),
         ]);
         assert_eq!(deserializer.deserialize(&payload).unwrap(), expected);
     }
@@ -363,7 +363,7 @@ fn failed_lookups_are_retried_after_the_delay() {
 
     registry.set(3, Reply::Schema(CLICK));
     let value = deserializer.deserialize(&payload).unwrap();
-    assert_eq!(value.get("at"), Some(&Value::Int(5)));
+    assert_eq!(value.get("at"), Some(&Value::Int(5_000)));
     deserializer.deserialize(&payload).unwrap();
     assert_eq!(registry.requests_for(3), 2);
 }

@@ -824,14 +824,15 @@ fn plan_rule(spec: &RuleSpec, t: &Target) -> Result<Planned> {
                                 TimeUnit::Microseconds => 1_000,
                                 TimeUnit::Nanoseconds => 1,
                             };
-                            crate::iso::datetime_nanos(text).and_then(|n| {
-                                i64::try_from(n.div_euclid(per_nano)).ok()
-                            })
+                            crate::iso::datetime_nanos(text)
+                                .and_then(|n| i64::try_from(n.div_euclid(per_nano)).ok())
                         }
                         _ => None,
                     };
                     value.ok_or_else(|| {
-                        invalid(format!("{text:?} is not {what} in ISO 8601, such as {example}"))
+                        invalid(format!(
+                            "{text:?} is not {what} in ISO 8601, such as {example}"
+                        ))
                     })
                 };
                 let n = v.clone().to_physical().cast(DataType::Int64);

@@ -142,7 +142,10 @@ mod tests {
             datetime_nanos("2024-02-29T12:34:56.789Z"),
             Some(1_709_210_096_789_000_000)
         );
-        assert_eq!(datetime_nanos("2024-02-29T12:34"), Some(1_709_210_040_000_000_000));
+        assert_eq!(
+            datetime_nanos("2024-02-29T12:34"),
+            Some(1_709_210_040_000_000_000)
+        );
         assert_eq!(datetime_nanos("2024-02-29X12:00"), None);
         assert_eq!(datetime_nanos("2024-02-29T12:00+25:00"), None);
     }

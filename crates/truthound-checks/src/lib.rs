@@ -67,7 +67,9 @@ pub use check::{
 };
 pub use error::{Error, Result};
 pub use report::{Issue, Report, Sample};
-pub use rules::{Bound, ColumnRules, Rule, RuleSet, RuleSpec, RulesFormat, Scalar, Severity, Validator};
+pub use rules::{
+    Bound, ColumnRules, Rule, RuleSet, RuleSpec, RulesFormat, Scalar, Severity, Validator,
+};
 
 #[cfg(test)]
 mod tests;

@@ -281,7 +281,8 @@ impl Rule {
                 Some(Value::String(s)) => Ok(Some(Bound::Text(s))),
                 // A TOML date or date-time (`min = 2024-01-01`), as serde_json sees it.
                 Some(Value::Object(map))
-                    if map.len() == 1 && map.get(TOML_DATETIME_KEY).is_some_and(Value::is_string) =>
+                    if map.len() == 1
+                        && map.get(TOML_DATETIME_KEY).is_some_and(Value::is_string) =>
                 {
                     Ok(map
                         .get(TOML_DATETIME_KEY)

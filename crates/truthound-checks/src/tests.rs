@@ -3,8 +3,8 @@
 use polars::prelude::*;
 
 use crate::{
-    Bound, CheckOptions, Decoding, Error, MESSAGE_COLUMN, Report, Rule, RuleSet, RulesFormat, Scalar,
-    Severity, Validator, check,
+    Bound, CheckOptions, Decoding, Error, MESSAGE_COLUMN, Report, Rule, RuleSet, RulesFormat,
+    Scalar, Severity, Validator, check,
 };
 
 fn run(frame: &DataFrame, column: &str, rule: Rule) -> Report {
@@ -157,38 +157,65 @@ fn range_on_numbers_and_text() {
 
 #[test]
 fn range_on_dates_datetimes_times_and_decimals() {
-    let days = Series::new("d".into(), [Some(19_722_i32), Some(19_782), Some(19_800), None])
-        .cast(&DataType::Date)
-        .unwrap();
+    let days = Series::new(
+        "d".into(),
+        [Some(19_722_i32), Some(19_782), Some(19_800), None],
+    )
+    .cast(&DataType::Date)
+    .unwrap();
     // 2024-02-29T12:00:00Z and the same in ms, one before and one after.
     let noon = 1_709_208_000_000_i64;
-    let at = Series::new("t".into(), [Some(noon - 1), Some(noon), Some(noon + 1), None])
-        .cast(&DataType::Datetime(
-            TimeUnit::Milliseconds,
-            Some(TimeZone::UTC),
-        ))
-        .unwrap();
+    let at = Series::new(
+        "t".into(),
+        [Some(noon - 1), Some(noon), Some(noon + 1), None],
+    )
+    .cast(&DataType::Datetime(
+        TimeUnit::Milliseconds,
+        Some(TimeZone::UTC),
+    ))
+    .unwrap();
     let hours = 3_600_000_000_000_i64;
-    let clock = Series::new("c".into(), [Some(7 * hours), Some(12 * hours), Some(20 * hours), None])
-        .cast(&DataType::Time)
-        .unwrap();
+    let clock = Series::new(
+        "c".into(),
+        [Some(7 * hours), Some(12 * hours), Some(20 * hours), None],
+    )
+    .cast(&DataType::Time)
+    .unwrap();
     // Unscaled cents: -0.01, 19.99, 100.01.
     let price = Series::new("p".into(), [Some(-1_i128), Some(1_999), Some(10_001), None])
         .into_decimal(10, 2)
         .unwrap();
-    let frame = DataFrame::new(4, vec![days.into(), at.into(), clock.into(), price.into()]).unwrap();
+    let frame =
+        DataFrame::new(4, vec![days.into(), at.into(), clock.into(), price.into()]).unwrap();
 
     let range = |min: Option<&str>, max: Option<&str>| Rule::Range {
         min: min.map(Bound::from),
         max: max.map(Bound::from),
     };
     // 2024-01-01 is day 19_723: the first date is before it, the last after 2024-03-01.
-    assert_eq!(count(&run(&frame, "d", range(Some("2024-01-01"), Some("2024-03-01")))), 2);
+    assert_eq!(
+        count(&run(
+            &frame,
+            "d",
+            range(Some("2024-01-01"), Some("2024-03-01"))
+        )),
+        2
+    );
     assert_eq!(count(&run(&frame, "d", range(Some("2024-02-29"), None))), 1);
-    let report = run(&frame, "t", range(Some("2024-02-29T12:00:00Z"), Some("2024-02-29T13:00:00+01:00")));
+    let report = run(
+        &frame,
+        "t",
+        range(
+            Some("2024-02-29T12:00:00Z"),
+            Some("2024-02-29T13:00:00+01:00"),
+        ),
+    );
     assert_eq!(count(&report), 2, "one millisecond either side of noon");
     assert_eq!(count(&run(&frame, "t", range(Some("2024-02-29"), None))), 0);
-    assert_eq!(count(&run(&frame, "c", range(Some("08:00"), Some("18:30:00")))), 2);
+    assert_eq!(
+        count(&run(&frame, "c", range(Some("08:00"), Some("18:30:00")))),
+        2
+    );
     let cents = Rule::Range {
         min: Some(0.0.into()),
         max: Some(100.0.into()),
@@ -201,12 +228,24 @@ fn range_on_dates_datetimes_times_and_decimals() {
         assert_eq!(check(&frame, &options).unwrap().issues.len(), 0, "{column}");
     }
     // Bounds of the wrong kind name the fix.
-    let options = CheckOptions::new().with_rule("d", Rule::Range { min: Some(0.0.into()), max: None });
+    let options = CheckOptions::new().with_rule(
+        "d",
+        Rule::Range {
+            min: Some(0.0.into()),
+            max: None,
+        },
+    );
     let err = check(&frame, &options).unwrap_err().to_string();
-    assert!(err.contains("ISO 8601 text such as \"2024-01-01\""), "{err}");
+    assert!(
+        err.contains("ISO 8601 text such as \"2024-01-01\""),
+        "{err}"
+    );
     let options = CheckOptions::new().with_rule("t", range(Some("yesterday"), None));
     let err = check(&frame, &options).unwrap_err().to_string();
-    assert!(err.contains("\"yesterday\" is not a date or date-time"), "{err}");
+    assert!(
+        err.contains("\"yesterday\" is not a date or date-time"),
+        "{err}"
+    );
     let options = CheckOptions::new().with_rule("p", range(Some("2024-01-01"), None));
     let err = check(&frame, &options).unwrap_err().to_string();
     assert!(err.contains("is not a number"), "{err}");

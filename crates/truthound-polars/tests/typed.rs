@@ -107,7 +107,10 @@ fn typed_events_become_temporal_and_decimal_columns() {
         physical_i64(column(&df, "at")),
         [Some(1_709_210_096_789), None, Some(-1)]
     );
-    assert_eq!(physical_i64(column(&df, "local")), [Some(-1), Some(0), None]);
+    assert_eq!(
+        physical_i64(column(&df, "local")),
+        [Some(-1), Some(0), None]
+    );
     assert_eq!(
         physical_i64(column(&df, "day")),
         [Some(19_782), Some(-719_529), None]
@@ -171,7 +174,10 @@ fn differing_units_zones_or_scales_become_json_text_with_a_note() {
     );
     assert_eq!(
         strs(column(&df, "d")),
-        [Some("7".into()), Some(r#""1970-01-01T00:00:00.000Z""#.into())]
+        [
+            Some("7".into()),
+            Some(r#""1970-01-01T00:00:00.000Z""#.into())
+        ]
     );
     let notes: Vec<(String, FieldNote)> = report
         .notes
@@ -243,10 +249,9 @@ fn decimals_and_times_a_column_cannot_hold_are_text() {
     assert_eq!(column(&df, "over").dtype(), &DataType::String);
     assert_eq!(column(&df, "late").dtype(), &DataType::Int64);
     assert!(
-        report
-            .notes
-            .iter()
-            .any(|n| n.path == ["over"] && matches!(&n.note, FieldNote::MixedTypesAsJsonText { .. }))
+        report.notes.iter().any(
+            |n| n.path == ["over"] && matches!(&n.note, FieldNote::MixedTypesAsJsonText { .. })
+        )
     );
 }
 
@@ -256,7 +261,10 @@ fn parallel_chunks_stack_typed_columns_like_one_builder() {
     let payloads: Vec<String> = (0..40_000)
         .map(|i| match i {
             0..20_000 => format!("n=int:{i};at=null;price=dec:{i}/12/3"),
-            _ => format!("n=int:{i};at=us:{};price=dec:-{i}/12/3;day=date:{i}", i * 1000),
+            _ => format!(
+                "n=int:{i};at=us:{};price=dec:-{i}/12/3;day=date:{i}",
+                i * 1000
+            ),
         })
         .collect();
     let refs: Vec<&str> = payloads.iter().map(String::as_str).collect();

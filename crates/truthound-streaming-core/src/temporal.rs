@@ -135,7 +135,12 @@ pub fn iso_timestamp(value: i64, unit: TimeUnit, utc: bool) -> String {
     let mut out = String::with_capacity(32);
     write_date(&mut out, seconds.div_euclid(SECONDS_PER_DAY));
     out.push('T');
-    write_clock(&mut out, seconds.rem_euclid(SECONDS_PER_DAY), fraction, unit);
+    write_clock(
+        &mut out,
+        seconds.rem_euclid(SECONDS_PER_DAY),
+        fraction,
+        unit,
+    );
     if utc {
         out.push('Z');
     }
@@ -263,7 +268,10 @@ mod tests {
         assert_eq!(decimal_text(12_345, 2), "123.45");
         assert_eq!(decimal_text(-12_345, 2), "-123.45");
         assert_eq!(decimal_text(-5, 3), "-0.005");
-        assert_eq!(decimal_text(i128::MAX, 38), format!("1.{}", &i128::MAX.to_string()[1..]));
+        assert_eq!(
+            decimal_text(i128::MAX, 38),
+            format!("1.{}", &i128::MAX.to_string()[1..])
+        );
         assert!(fits_precision(0, 0));
         assert!(!fits_precision(1, 0));
         assert!(fits_precision(i128::MAX, 39));
