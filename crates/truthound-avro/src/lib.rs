@@ -30,19 +30,18 @@
 //! | `array` | array |
 //! | union | the value of the branch written (a `null` branch is null) |
 //! | `uuid` (on `string` or `fixed(16)`) | str: `550e8400-e29b-41d4-a716-446655440000` |
-//! | `date` | str: ISO-8601 date, `2024-02-29` (`+10000-01-01` / `-0001-12-31` outside years 0–9999) |
-//! | `time-millis` | str: `HH:MM:SS.mmm` |
-//! | `time-micros` | str: `HH:MM:SS.uuuuuu` |
-//! | `timestamp-millis`, `-micros`, `-nanos` | i64: milliseconds since the Unix epoch, UTC; finer units are floored |
-//! | `local-timestamp-millis`, `-micros`, `-nanos` | i64: milliseconds since 1970-01-01T00:00 local time; finer units are floored |
-//! | `decimal` (on `bytes` or `fixed`), `big-decimal` | str: the exact value, `"-12.340"` for unscaled `-12340` at scale 3 |
+//! | `date` | date (Polars `Date`) |
+//! | `time-millis`, `time-micros` | time of day (Polars `Time`) |
+//! | `timestamp-millis`, `-micros`, `-nanos` | timestamp in its unit, UTC (Polars `Datetime(unit, "UTC")`) |
+//! | `local-timestamp-millis`, `-micros`, `-nanos` | timestamp in its unit, no zone (Polars `Datetime(unit)`) |
+//! | `decimal` (on `bytes` or `fixed`), precision ≤ 38 | decimal (Polars `Decimal(precision, scale)`) |
+//! | `decimal` beyond 38 digits, `big-decimal` | str: the exact value, `"-12.340"` for unscaled `-12340` at scale 3 |
 //! | `duration` | object `{"months": i64, "days": i64, "millis": i64}` |
 //!
-//! The choices: timestamps are epoch milliseconds, like the snapshot's `_kafka_timestamp` column
-//! ([`DataType::Datetime`](truthound_streaming_core::DataType::Datetime)), so event times and
-//! broker times compare directly; sub-millisecond digits are dropped. Dates and times of day are
-//! ISO text, which reads well in a report and sorts correctly. Decimals are exact text rather
-//! than a lossy `f64`; a DataFrame can cast them to a decimal type.
+//! Typed values reach the visitor as its `timestamp`, `date`, `time` and `decimal` events;
+//! a visitor that does not handle them gets the count in the timestamp's unit, and ISO-8601 or
+//! exact decimal text for the others (see [`ValueVisitor`]). A decimal with more digits than
+//! its schema's precision is a decoding failure.
 //!
 //! # Costs and limits
 //! Decoding allocates nothing per value except the text of logical types rendered as strings,
