@@ -12,7 +12,7 @@ use truthound_streaming_core::temporal::MAX_DECIMAL_PRECISION;
 use truthound_streaming_core::{DeserializeFailure, TimeUnit, ValueVisitor};
 
 use crate::logical;
-use crate::schema::{Compiled, Node, NodeId, Scalar};
+use crate::schema::{self, Compiled, Node, NodeId, Record, Scalar, Symbol};
 
 /// The deepest nesting of records, arrays and maps a datum may have. A recursive schema such as a
 /// linked list can otherwise nest as deep as the payload is long (or, for a record that contains
@@ -124,6 +124,28 @@ fn bytes_left(n: usize) -> String {
     } else {
         format!("{n} bytes left")
     }
+}
+
+/// The visitor of writer fields the reader does not have: every event is dropped.
+struct Discard;
+
+impl ValueVisitor for Discard {
+    fn null(&mut self) {}
+    fn bool(&mut self, _: bool) {}
+    fn i64(&mut self, _: i64) {}
+    fn u64(&mut self, _: u64) {}
+    fn f64(&mut self, _: f64) {}
+    fn str(&mut self, _: &str) {}
+    fn bytes(&mut self, _: &[u8]) {}
+    fn begin_array(&mut self, _: Option<usize>) {}
+    fn end_array(&mut self) {}
+    fn begin_object(&mut self, _: Option<usize>) {}
+    fn key(&mut self, _: &str) {}
+    fn end_object(&mut self) {}
+    fn timestamp(&mut self, _: i64, _: TimeUnit, _: bool) {}
+    fn date(&mut self, _: i32) {}
+    fn time(&mut self, _: i64, _: TimeUnit) {}
+    fn decimal(&mut self, _: i128, _: u8, _: u8) {}
 }
 
 /// A read position in a byte slice; every read checks the bounds.
@@ -241,7 +263,7 @@ struct Decoder<'a> {
 /// A record, array or map being decoded, on the decoder's explicit stack.
 enum Frame<'a> {
     Record {
-        fields: &'a [(Box<str>, NodeId)],
+        record: &'a Record,
         /// The next field to decode.
         next: usize,
     },
@@ -267,9 +289,10 @@ impl Frame<'_> {
     /// The path segment of the child this frame decoded last.
     fn segment(&self) -> Option<Segment> {
         match self {
-            Frame::Record { fields, next } => fields
+            Frame::Record { record, next } => record
+                .fields
                 .get(next.checked_sub(1)?)
-                .map(|(name, _)| Segment::Field(name.clone())),
+                .map(|field| Segment::Field(field.name.clone())),
             Frame::Array { started, .. } => Some(Segment::Index(started.checked_sub(1)?)),
             Frame::Map { key, .. } => Some(Segment::Key((*key).to_owned())),
         }
@@ -282,22 +305,47 @@ impl<'a> Decoder<'a> {
     fn datum(&mut self, visitor: &mut dyn ValueVisitor) -> DecodeResult<()> {
         let mut stack: Vec<Frame<'a>> = Vec::new();
         let mut next = Some(self.schema.root);
+        // While a writer field the reader does not have is read, its events go nowhere: the
+        // depth of the record it is in.
+        let mut muted: Option<usize> = None;
+        let mut discard = Discard;
+        macro_rules! sink {
+            () => {
+                if muted.is_some() {
+                    &mut discard as &mut dyn ValueVisitor
+                } else {
+                    &mut *visitor
+                }
+            };
+        }
         loop {
             if let Some(id) = next.take() {
                 // Entering a value: the top frame's current child is the one failing, if any.
-                self.enter(id, &mut stack, visitor)
+                self.enter(id, &mut stack, sink!())
                     .map_err(|e| with_path(e, &stack, stack.len()))?;
             }
+            if muted == Some(stack.len()) {
+                muted = None;
+            }
             // Between values: a failure here (a block count) belongs to the top container.
+            let depth = stack.len();
             let Some(top) = stack.last_mut() else {
                 return Ok(());
             };
             let step = match top {
-                Frame::Record { fields, next: i } => match fields.get(*i) {
-                    Some((name, child)) => {
+                Frame::Record { record, next: i } => match record.fields.get(*i) {
+                    Some(field) => {
                         *i += 1;
-                        visitor.key(name);
-                        Ok(Some(*child))
+                        if field.skip {
+                            muted = muted.or(Some(depth));
+                        } else if muted.is_none() {
+                            visitor.key(&field.name);
+                            // A projection that leaves this field out: read it, report nothing.
+                            if visitor.skip_value() {
+                                muted = Some(depth);
+                            }
+                        }
+                        Ok(Some(field.node))
                     }
                     None => Ok(None),
                 },
@@ -322,7 +370,12 @@ impl<'a> Decoder<'a> {
                     Ok(true) => self.cur.str("a map key").map(|k| {
                         *left -= 1;
                         *key = k;
-                        visitor.key(k);
+                        if muted.is_none() {
+                            visitor.key(k);
+                            if visitor.skip_value() {
+                                muted = Some(depth);
+                            }
+                        }
                         Some(*values)
                     }),
                     Ok(false) => Ok(None),
@@ -331,11 +384,21 @@ impl<'a> Decoder<'a> {
             };
             match step {
                 Ok(Some(child)) => next = Some(child),
-                Ok(None) => match stack.pop() {
-                    Some(Frame::Record { .. } | Frame::Map { .. }) => visitor.end_object(),
-                    Some(Frame::Array { .. }) => visitor.end_array(),
-                    None => {}
-                },
+                Ok(None) => {
+                    let sink = sink!();
+                    match stack.pop() {
+                        Some(Frame::Record { record, .. }) => {
+                            for (name, events) in &record.defaults {
+                                sink.key(name);
+                                schema::replay(events, sink);
+                            }
+                            sink.end_object();
+                        }
+                        Some(Frame::Map { .. }) => sink.end_object(),
+                        Some(Frame::Array { .. }) => sink.end_array(),
+                        None => {}
+                    }
+                }
                 Err(e) => return Err(with_path(e, &stack, stack.len() - 1)),
             }
         }
@@ -369,7 +432,7 @@ impl<'a> Decoder<'a> {
                         })?;
                     continue;
                 }
-                Node::Record(fields) => Frame::Record { fields, next: 0 },
+                Node::Record(record) => Frame::Record { record, next: 0 },
                 Node::Array(items) => Frame::Array {
                     items: *items,
                     item_size: schema.min_size[*items],
@@ -391,7 +454,7 @@ impl<'a> Decoder<'a> {
                 ));
             }
             match &frame {
-                Frame::Record { fields, .. } => visitor.begin_object(Some(fields.len())),
+                Frame::Record { record, .. } => visitor.begin_object(Some(record.reported)),
                 Frame::Array { .. } => visitor.begin_array(None),
                 Frame::Map { .. } => visitor.begin_object(None),
             }
@@ -461,7 +524,35 @@ impl<'a> Decoder<'a> {
                             start,
                         )
                     })?;
-                visitor.str(symbol);
+                match symbol {
+                    Symbol::Known(text) => visitor.str(text),
+                    Symbol::Unknown(text) => {
+                        return Err(DecodeError::new(
+                            format!(
+                                "the writer's enum symbol {text:?} is not in the reader's enum, \
+                                 which has no default"
+                            ),
+                            start,
+                        ));
+                    }
+                }
+            }
+            Scalar::LongAsFloat { int, single } => {
+                let value = if *int {
+                    i64::from(self.cur.int("an int")?)
+                } else {
+                    self.cur.long("a long")?
+                };
+                #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
+                let widened = if *single {
+                    f64::from(value as f32)
+                } else {
+                    value as f64
+                };
+                visitor.f64(widened);
+            }
+            Scalar::Unreadable(reason) => {
+                return Err(DecodeError::new(reason.to_string(), self.cur.pos));
             }
             Scalar::Decimal {
                 precision,

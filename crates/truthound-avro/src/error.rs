@@ -16,6 +16,11 @@ pub enum AvroError {
     /// The schema is valid Avro but uses something this crate cannot decode.
     #[error("unsupported Avro schema: {0}")]
     UnsupportedSchema(String),
+    /// The writer schema cannot be read as the reader schema by Avro's schema resolution: a
+    /// reader field without a default that the writer lacks, types that neither match nor
+    /// promote, or named types of other names.
+    #[error("the reader schema cannot read the writer schema: {0}")]
+    Incompatible(String),
     /// The schema registry URL is not one this build can reach.
     #[error("invalid schema registry URL {url:?}: {reason}")]
     RegistryUrl {

@@ -202,6 +202,47 @@ impl AvroDeserializer {
         Ok(Self::fixed(Compiled::from_json(json)?))
     }
 
+    /// A deserializer of raw datums written with the `writer` schema and read as the `reader`
+    /// schema (both Avro's JSON schema text), by Avro's schema resolution: the values have the
+    /// reader's fields, those the writer lacks from their defaults; writer fields the reader
+    /// lacks are read and left out; `int` and `long` widen to `float` and `double`, `float` to
+    /// `double`, and `string` and `bytes` into each other; enum symbols the reader lacks become
+    /// its default symbol.
+    ///
+    /// ```
+    /// use apache_avro::types::Value as AvroValue;
+    /// use truthound_avro::AvroDeserializer;
+    /// use truthound_streaming_core::MessageDeserializer;
+    ///
+    /// let v1 = r#"{"type": "record", "name": "User", "fields": [
+    ///     {"name": "id", "type": "int"}, {"name": "nick", "type": "string"}]}"#;
+    /// let v2 = r#"{"type": "record", "name": "User", "fields": [
+    ///     {"name": "id", "type": "long"},
+    ///     {"name": "country", "type": "string", "default": "unknown"}]}"#;
+    /// let deserializer = AvroDeserializer::from_writer_and_reader_json(v1, v2)?;
+    ///
+    /// let datum = apache_avro::to_avro_datum(
+    ///     &apache_avro::Schema::parse_str(v1)?,
+    ///     AvroValue::Record(vec![
+    ///         ("id".into(), AvroValue::Int(7)),
+    ///         ("nick".into(), AvroValue::String("ada".into())),
+    ///     ]),
+    /// )?;
+    /// let value = deserializer.deserialize(&datum)?;
+    /// assert_eq!(value.to_string(), r#"{"id":7,"country":"unknown"}"#);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`AvroError::SchemaJson`] or [`AvroError::InvalidSchema`] when either is not a valid
+    /// schema; [`AvroError::Incompatible`], naming the field, when the reader cannot read what
+    /// the writer writes.
+    pub fn from_writer_and_reader_json(writer: &str, reader: &str) -> Result<Self> {
+        let writer = schema::Parsed::from_texts(writer, &[])?;
+        let reader = schema::Parsed::from_texts(reader, &[])?;
+        Ok(Self::fixed(Compiled::resolve(&writer, Some(&reader))?))
+    }
+
     /// Starts a deserializer of Confluent wire-format payloads (magic byte 0, 4-byte big-endian
     /// schema id, Avro datum) whose writer schemas are fetched from the schema registry at `url`
     /// with `GET {url}/schemas/ids/{id}`.

@@ -4,14 +4,14 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret, SecretString};
 use truthound_streaming_core::DeserializeFailure;
 
 use crate::error::{AvroError, Result};
-use crate::schema::Compiled;
+use crate::schema::{Compiled, Parsed};
 use crate::{AvroDeserializer, SchemaSource};
 
 /// What a schema-registry payload must look like, for failure messages.
@@ -23,6 +23,9 @@ pub(crate) const HEADER_LEN: usize = 5;
 
 /// The largest registry response read; real schemas are a few KiB.
 const MAX_RESPONSE_BYTES: u64 = 16 << 20;
+
+/// The most schemas one schema may reference, directly or through others.
+const MAX_REFERENCES: usize = 256;
 
 /// The default for [`RegistryBuilder::with_timeout`]: 10 s.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -57,6 +60,18 @@ pub struct RegistryBuilder {
     ca_file: Option<PathBuf>,
     timeout: Duration,
     retry_after: Duration,
+    reader: ReaderChoice,
+}
+
+/// Which schema payloads are read as.
+#[derive(Clone, Debug)]
+enum ReaderChoice {
+    /// Each payload as its writer schema says.
+    Writer,
+    /// The latest version of this subject, looked up once.
+    Latest(String),
+    /// This schema's JSON text.
+    Given(String),
 }
 
 impl RegistryBuilder {
@@ -67,7 +82,31 @@ impl RegistryBuilder {
             ca_file: None,
             timeout: DEFAULT_TIMEOUT,
             retry_after: DEFAULT_RETRY_AFTER,
+            reader: ReaderChoice::Writer,
         }
+    }
+
+    /// Reads every payload as the latest version of `subject` (for a topic's values under
+    /// Confluent's default naming, `{topic}-value`), by Avro's schema resolution: one frame has
+    /// the fields of that version whichever schema id wrote each message; fields it added are
+    /// filled from its defaults, fields it removed are left out, and promoted types (`int` to
+    /// `long`, `float` or `double`, and so on) are widened.
+    ///
+    /// The version is looked up once, with the first message. When the registry has no such
+    /// subject (other subject naming strategies), payloads are read as written. Without this
+    /// or [`with_reader_schema_json`](Self::with_reader_schema_json), payloads are read as
+    /// written: a topic whose schema evolved yields each message with its own writer's fields.
+    pub fn with_reader_subject(mut self, subject: impl Into<String>) -> Self {
+        self.reader = ReaderChoice::Latest(subject.into());
+        self
+    }
+
+    /// Reads every payload as this schema (Avro's JSON schema text), by Avro's schema
+    /// resolution; see [`with_reader_subject`](Self::with_reader_subject). The schema is
+    /// parsed by [`finish`](Self::finish).
+    pub fn with_reader_schema_json(mut self, json: impl Into<String>) -> Self {
+        self.reader = ReaderChoice::Given(json.into());
+        self
     }
 
     /// Authenticates to the registry with HTTP basic auth (Confluent Cloud: the schema registry
@@ -115,8 +154,21 @@ impl RegistryBuilder {
     ///   auth cannot carry.
     /// - [`AvroError::RegistryCaFile`] when the CA file cannot be read, holds no PEM
     ///   certificate, or is given for an `http://` URL.
+    /// - [`AvroError::SchemaJson`] or [`AvroError::InvalidSchema`] when a reader schema given
+    ///   with [`with_reader_schema_json`](Self::with_reader_schema_json) is not a valid schema.
     pub fn finish(self) -> Result<AvroDeserializer> {
         let base = check_url(&self.url)?;
+        let reader = match &self.reader {
+            ReaderChoice::Writer => Reader::Writer,
+            ReaderChoice::Latest(subject) => Reader::Latest {
+                subject: subject.clone(),
+                found: OnceLock::new(),
+            },
+            ReaderChoice::Given(json) => Reader::Given(Arc::new(ReaderSchema {
+                parsed: Parsed::from_texts(json, &[])?,
+                label: "the given reader schema".to_owned(),
+            })),
+        };
         if let Some((user, _)) = &self.basic_auth
             && (user.is_empty() || user.contains(':'))
         {
@@ -158,6 +210,7 @@ impl RegistryBuilder {
             secrets,
             timeout: self.timeout,
             retry_after: self.retry_after,
+            reader,
             schemas: RwLock::default(),
             failures: Mutex::default(),
         };
@@ -178,6 +231,7 @@ impl fmt::Debug for RegistryBuilder {
             .field("ca_file", &self.ca_file)
             .field("timeout", &self.timeout)
             .field("retry_after", &self.retry_after)
+            .field("reader", &self.reader)
             .finish()
     }
 }
@@ -320,11 +374,34 @@ pub(crate) struct Registry {
     secrets: Vec<SecretString>,
     timeout: Duration,
     retry_after: Duration,
+    /// What payloads are read as.
+    reader: Reader,
+    /// Compiled writer schemas, resolved against the reader schema when there is one.
     schemas: RwLock<HashMap<u32, Arc<Compiled>>>,
     /// Failed lookups: when, and the failure reason. The lock is also held while a lookup is in
     /// flight, so that each id is fetched once even when many threads miss the cache together
     /// (lookups are rare: one per schema id).
     failures: Mutex<HashMap<u32, (Instant, String)>>,
+}
+
+/// What a [`Registry`] reads payloads as.
+enum Reader {
+    /// Each payload as written.
+    Writer,
+    /// The latest version of a subject, once looked up: `None` when the registry has no such
+    /// subject.
+    Latest {
+        subject: String,
+        found: OnceLock<Option<Arc<ReaderSchema>>>,
+    },
+    /// A schema given by the user.
+    Given(Arc<ReaderSchema>),
+}
+
+/// A reader schema and where it came from, for messages.
+struct ReaderSchema {
+    parsed: Parsed,
+    label: String,
 }
 
 impl Registry {
@@ -343,7 +420,25 @@ impl Registry {
             return Err(DeserializeFailure::new(reason.clone()));
         }
         let url = format!("{}/schemas/ids/{id}", self.base);
-        match self.fetch(&url) {
+        let compiled = self
+            .reader_schema()
+            .map_err(|reason| self.scrub(format!("could not read schema id {id}: {reason}")))
+            .and_then(|reader| {
+                let writer = self.fetch(&url).map_err(|reason| {
+                    self.scrub(format!(
+                        "could not get Avro schema id {id} from {url}: {reason}"
+                    ))
+                })?;
+                Compiled::resolve(&writer, reader.as_ref().map(|r| &r.parsed)).map_err(|e| {
+                    match &reader {
+                        Some(reader) => {
+                            format!("schema id {id} cannot be read as {}: {e}", reader.label)
+                        }
+                        None => format!("schema id {id} cannot be decoded: {e}"),
+                    }
+                })
+            });
+        match compiled {
             Ok(schema) => {
                 let schema = Arc::new(schema);
                 failures.remove(&id);
@@ -354,9 +449,6 @@ impl Registry {
                 Ok(schema)
             }
             Err(reason) => {
-                let reason = self.scrub(format!(
-                    "could not get Avro schema id {id} from {url}: {reason}"
-                ));
                 failures.insert(id, (Instant::now(), reason.clone()));
                 Err(DeserializeFailure::new(reason))
             }
@@ -371,8 +463,100 @@ impl Registry {
             .cloned()
     }
 
-    /// One blocking `GET {base}/schemas/ids/{id}`, compiled.
-    fn fetch(&self, url: &str) -> Result<Compiled, String> {
+    /// The reader schema, looking up the subject's latest version the first time. Called with
+    /// the failures lock held, so the lookup happens once.
+    fn reader_schema(&self) -> Result<Option<Arc<ReaderSchema>>, String> {
+        match &self.reader {
+            Reader::Writer => Ok(None),
+            Reader::Given(schema) => Ok(Some(Arc::clone(schema))),
+            Reader::Latest { subject, found } => {
+                if let Some(found) = found.get() {
+                    return Ok(found.clone());
+                }
+                let url = format!(
+                    "{}/subjects/{}/versions/latest",
+                    self.base,
+                    path_segment(subject)
+                );
+                let schema = match self.document(&url) {
+                    Ok(document) => {
+                        let version = document.get("version").and_then(serde_json::Value::as_i64);
+                        let id = document.get("id").and_then(serde_json::Value::as_i64);
+                        let parsed = self.parsed(&document).map_err(|reason| {
+                            format!("the latest version of subject `{subject}` ({url}): {reason}")
+                        })?;
+                        let label = match (version, id) {
+                            (Some(version), Some(id)) => {
+                                format!("version {version} (id {id}) of subject `{subject}`")
+                            }
+                            _ => format!("the latest version of subject `{subject}`"),
+                        };
+                        Some(Arc::new(ReaderSchema { parsed, label }))
+                    }
+                    // No such subject: the topic's schemas are named some other way.
+                    Err(Fetch::NotFound(_)) => None,
+                    Err(Fetch::Failed(reason)) => {
+                        return Err(format!(
+                            "could not get the latest version of subject `{subject}` from \
+                             {url}: {reason}"
+                        ));
+                    }
+                };
+                Ok(found.get_or_init(|| schema).clone())
+            }
+        }
+    }
+
+    /// The writer schema at `url` (`/schemas/ids/{id}`) with its references, parsed.
+    fn fetch(&self, url: &str) -> Result<Parsed, String> {
+        let document = self.document(url).map_err(Fetch::into_reason)?;
+        self.parsed(&document)
+    }
+
+    /// A registry schema document (`schema`, `schemaType`, `references`) parsed, its
+    /// references fetched (`/subjects/{subject}/versions/{version}`) recursively.
+    fn parsed(&self, document: &serde_json::Value) -> Result<Parsed, String> {
+        let text = schema_text(document)?;
+        let mut texts = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut pending: Vec<serde_json::Value> = references(document)?;
+        while let Some(reference) = pending.pop() {
+            let subject = reference
+                .get("subject")
+                .and_then(|s| s.as_str())
+                .ok_or("a schema reference has no `subject`")?
+                .to_owned();
+            let version = match reference.get("version") {
+                Some(serde_json::Value::Number(n)) => n.to_string(),
+                Some(serde_json::Value::String(s)) => s.clone(),
+                _ => "latest".to_owned(),
+            };
+            if !seen.insert((subject.clone(), version.clone())) {
+                continue;
+            }
+            if seen.len() > MAX_REFERENCES {
+                return Err(format!("it references more than {MAX_REFERENCES} schemas"));
+            }
+            let url = format!(
+                "{}/subjects/{}/versions/{}",
+                self.base,
+                path_segment(&subject),
+                path_segment(&version)
+            );
+            let referenced = self.document(&url).map_err(|e| {
+                format!(
+                    "its reference to version {version} of subject `{subject}` ({url}): {}",
+                    e.into_reason()
+                )
+            })?;
+            texts.push(schema_text(&referenced)?.to_owned());
+            pending.extend(references(&referenced)?);
+        }
+        Parsed::from_texts(text, &texts).map_err(|e| e.to_string())
+    }
+
+    /// One blocking `GET`, answered with a JSON document.
+    fn document(&self, url: &str) -> Result<serde_json::Value, Fetch> {
         let mut request = self.agent.get(url).header(
             "Accept",
             "application/vnd.schemaregistry.v1+json, application/json",
@@ -380,14 +564,16 @@ impl Registry {
         if let Some(authorization) = &self.authorization {
             request = request.header("Authorization", authorization.expose_secret());
         }
-        let mut response = request.call().map_err(|e| self.describe(e))?;
+        let mut response = request
+            .call()
+            .map_err(|e| Fetch::Failed(self.describe(e)))?;
         let status = response.status();
         let body = response
             .body_mut()
             .with_config()
             .limit(MAX_RESPONSE_BYTES)
             .read_to_string()
-            .map_err(|e| format!("reading the response: {}", self.describe(e)))?;
+            .map_err(|e| Fetch::Failed(format!("reading the response: {}", self.describe(e))))?;
         let document = serde_json::from_str::<serde_json::Value>(&body);
         if !status.is_success() {
             // The registry explains errors as {"error_code": 40403, "message": "..."}.
@@ -408,26 +594,65 @@ impl Registry {
                 (403, _) => " (the registry user may not read this schema)",
                 _ => "",
             };
-            return Err(format!("HTTP {}: {message}{hint}", status.as_u16()));
+            let reason = format!("HTTP {}: {message}{hint}", status.as_u16());
+            return Err(if status.as_u16() == 404 {
+                Fetch::NotFound(reason)
+            } else {
+                Fetch::Failed(reason)
+            });
         }
-        let document = document.map_err(|e| format!("the response is not JSON: {e}"))?;
-        match document.get("schemaType").and_then(|t| t.as_str()) {
-            None | Some("AVRO") => {}
-            Some(other) => return Err(format!("it is a {other} schema, not Avro")),
-        }
-        if document
-            .get("references")
-            .and_then(|r| r.as_array())
-            .is_some_and(|r| !r.is_empty())
-        {
-            return Err("it uses schema references, which are not supported yet".to_owned());
-        }
-        let text = document
-            .get("schema")
-            .and_then(|s| s.as_str())
-            .ok_or("the response has no `schema` string")?;
-        Compiled::from_json_text(text).map_err(|e| e.to_string())
+        document.map_err(|e| Fetch::Failed(format!("the response is not JSON: {e}")))
     }
+}
+
+/// A failed registry request.
+enum Fetch {
+    /// HTTP 404: no such schema, subject or version.
+    NotFound(String),
+    /// Anything else.
+    Failed(String),
+}
+
+impl Fetch {
+    fn into_reason(self) -> String {
+        match self {
+            Self::NotFound(reason) | Self::Failed(reason) => reason,
+        }
+    }
+}
+
+/// The Avro schema text of a registry schema document.
+fn schema_text(document: &serde_json::Value) -> Result<&str, String> {
+    match document.get("schemaType").and_then(|t| t.as_str()) {
+        None | Some("AVRO") => {}
+        Some(other) => return Err(format!("it is a {other} schema, not Avro")),
+    }
+    document
+        .get("schema")
+        .and_then(|s| s.as_str())
+        .ok_or_else(|| "the response has no `schema` string".to_owned())
+}
+
+/// The `references` of a registry schema document (none when absent).
+fn references(document: &serde_json::Value) -> Result<Vec<serde_json::Value>, String> {
+    match document.get("references") {
+        None | Some(serde_json::Value::Null) => Ok(Vec::new()),
+        Some(serde_json::Value::Array(items)) => Ok(items.clone()),
+        Some(_) => Err("its `references` is not an array".to_owned()),
+    }
+}
+
+/// `text` as one URL path segment: everything but unreserved characters percent-encoded.
+fn path_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 impl Registry {
@@ -498,6 +723,14 @@ impl fmt::Debug for Registry {
         f.debug_struct("Registry")
             .field("url", &self.base)
             .field("basic_auth", &self.authorization.is_some())
+            .field(
+                "reader",
+                &match &self.reader {
+                    Reader::Writer => "as written".to_owned(),
+                    Reader::Latest { subject, .. } => format!("latest of subject `{subject}`"),
+                    Reader::Given(_) => "the given reader schema".to_owned(),
+                },
+            )
             .field("cached_schema_ids", &ids)
             .finish_non_exhaustive()
     }

@@ -48,6 +48,8 @@ struct Seen {
 struct TestRegistry {
     url: String,
     replies: Arc<Mutex<HashMap<u32, Reply>>>,
+    /// Replies to other paths (`/subjects/...`), by path.
+    paths: Arc<Mutex<HashMap<String, Reply>>>,
     seen: Arc<Mutex<Vec<Seen>>>,
     stop: Arc<AtomicBool>,
     server: Option<JoinHandle<()>>,
@@ -61,18 +63,22 @@ impl TestRegistry {
             .expect("a non-blocking listener");
         let url = format!("http://{}", listener.local_addr().expect("a bound address"));
         let replies = Arc::new(Mutex::new(replies.into_iter().collect::<HashMap<_, _>>()));
+        let paths = Arc::new(Mutex::new(HashMap::new()));
         let seen = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let server = {
-            let (replies, seen, stop) = (replies.clone(), seen.clone(), stop.clone());
+            let (replies, paths, seen, stop) =
+                (replies.clone(), paths.clone(), seen.clone(), stop.clone());
             std::thread::spawn(move || {
                 let deadline = Instant::now() + Duration::from_secs(60);
                 while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
                     match listener.accept() {
                         Ok((stream, _)) => {
-                            let (replies, seen, stop) =
-                                (replies.clone(), seen.clone(), stop.clone());
-                            std::thread::spawn(move || serve(stream, &replies, &seen, &stop));
+                            let (replies, paths, seen, stop) =
+                                (replies.clone(), paths.clone(), seen.clone(), stop.clone());
+                            std::thread::spawn(move || {
+                                serve(stream, &replies, &paths, &seen, &stop);
+                            });
                         }
                         Err(_) => std::thread::sleep(Duration::from_millis(2)),
                     }
@@ -82,6 +88,7 @@ impl TestRegistry {
         Self {
             url,
             replies,
+            paths,
             seen,
             stop,
             server: Some(server),
@@ -89,7 +96,10 @@ impl TestRegistry {
     }
 
     fn requests_for(&self, id: u32) -> usize {
-        let path = format!("/schemas/ids/{id}");
+        self.requests_to(&format!("/schemas/ids/{id}"))
+    }
+
+    fn requests_to(&self, path: &str) -> usize {
         self.seen
             .lock()
             .expect("test registry state")
@@ -100,6 +110,14 @@ impl TestRegistry {
 
     fn requests(&self) -> Vec<Seen> {
         self.seen.lock().expect("test registry state").clone()
+    }
+
+    /// Answers `path` (such as `/subjects/users-value/versions/latest`) with `reply`.
+    fn set_path(&self, path: &str, reply: Reply) {
+        self.paths
+            .lock()
+            .expect("test registry state")
+            .insert(path.to_owned(), reply);
     }
 
     fn set(&self, id: u32, reply: Reply) {
@@ -122,6 +140,7 @@ impl Drop for TestRegistry {
 fn serve(
     stream: TcpStream,
     replies: &Mutex<HashMap<u32, Reply>>,
+    paths: &Mutex<HashMap<String, Reply>>,
     seen: &Mutex<Vec<Seen>>,
     stop: &AtomicBool,
 ) {
@@ -162,12 +181,19 @@ fn serve(
     let id = path
         .strip_prefix("/schemas/ids/")
         .and_then(|id| id.parse::<u32>().ok());
-    let reply = id.and_then(|id| {
-        replies
-            .lock()
-            .expect("test registry state")
-            .get(&id)
-            .cloned()
+    let by_path = paths
+        .lock()
+        .expect("test registry state")
+        .get(&path)
+        .cloned();
+    let reply = by_path.or_else(|| {
+        id.and_then(|id| {
+            replies
+                .lock()
+                .expect("test registry state")
+                .get(&id)
+                .cloned()
+        })
     });
     let (status, body) = match reply {
         Some(Reply::Schema(schema)) => (200, serde_json::json!({ "schema": schema }).to_string()),
@@ -476,7 +502,12 @@ fn registry_answers_that_are_not_avro_schemas_fail() {
     );
     assert_eq!(
         reason(4),
-        prefix(4) + "it uses schema references, which are not supported yet"
+        prefix(4)
+            + &format!(
+                "its reference to version 1 of subject `x-value` ({}/subjects/x-value/versions/1): \
+                 HTTP 404: Schema ? not found",
+                registry.url
+            )
     );
     assert_eq!(reason(5), prefix(5) + "HTTP 500: Internal Server Error");
 }
@@ -717,4 +748,273 @@ fn ca_files_are_checked_at_finish_naming_the_file() {
         )
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Three versions of a subject's schema, as a producer's registrations evolve it: v2 adds
+/// `country` with a default and widens `id` to long; v3 drops `nick`, widens `score` to double
+/// and adds `tags` with a default.
+const V1: &str = r#"{"type": "record", "name": "Member", "namespace": "club", "fields": [
+    {"name": "id", "type": "int"},
+    {"name": "nick", "type": "string"},
+    {"name": "score", "type": "float"}
+]}"#;
+const V2: &str = r#"{"type": "record", "name": "Member", "namespace": "club", "fields": [
+    {"name": "id", "type": "long"},
+    {"name": "nick", "type": "string"},
+    {"name": "score", "type": "float"},
+    {"name": "country", "type": "string", "default": "unknown"}
+]}"#;
+const V3: &str = r#"{"type": "record", "name": "Member", "namespace": "club", "fields": [
+    {"name": "id", "type": "long"},
+    {"name": "score", "type": "double"},
+    {"name": "country", "type": "string", "default": "unknown"},
+    {"name": "tags", "type": {"type": "array", "items": "string"}, "default": ["new"]},
+    {"name": "since", "type": ["null", {"type": "int", "logicalType": "date"}], "default": null}
+]}"#;
+
+fn member_v1(id: i32, nick: &str, score: f32) -> Avro {
+    Avro::Record(vec![
+        ("id".into(), Avro::Int(id)),
+        ("nick".into(), Avro::String(nick.into())),
+        ("score".into(), Avro::Float(score)),
+    ])
+}
+
+fn member_v2(id: i64, nick: &str, score: f32, country: &str) -> Avro {
+    Avro::Record(vec![
+        ("id".into(), Avro::Long(id)),
+        ("nick".into(), Avro::String(nick.into())),
+        ("score".into(), Avro::Float(score)),
+        ("country".into(), Avro::String(country.into())),
+    ])
+}
+
+fn member_v3(id: i64, score: f64, country: &str, tags: &[&str], since: Option<i32>) -> Avro {
+    Avro::Record(vec![
+        ("id".into(), Avro::Long(id)),
+        ("score".into(), Avro::Double(score)),
+        ("country".into(), Avro::String(country.into())),
+        (
+            "tags".into(),
+            Avro::Array(tags.iter().map(|t| Avro::String((*t).into())).collect()),
+        ),
+        (
+            "since".into(),
+            match since {
+                Some(days) => Avro::Union(1, Box::new(Avro::Date(days))),
+                None => Avro::Union(0, Box::new(Avro::Null)),
+            },
+        ),
+    ])
+}
+
+fn member(id: i64, score: f64, country: &str, tags: &[&str], since: Value) -> Value {
+    obj(vec![
+        ("id", Value::Int(id)),
+        ("score", Value::Float(score)),
+        ("country", Value::Str(country.into())),
+        (
+            "tags",
+            Value::Array(tags.iter().map(|t| Value::Str((*t).into())).collect()),
+        ),
+        ("since", since),
+    ])
+}
+
+fn latest(version: u32, id: u32, schema: &str) -> Reply {
+    Reply::Raw(
+        200,
+        serde_json::json!({"subject": "members-value", "version": version, "id": id,
+                           "schema": schema})
+        .to_string(),
+    )
+}
+
+#[test]
+fn messages_of_every_version_are_read_as_the_latest() {
+    let registry = TestRegistry::start([
+        (1, Reply::Schema(V1)),
+        (2, Reply::Schema(V2)),
+        (3, Reply::Schema(V3)),
+    ]);
+    registry.set_path("/subjects/members-value/versions/latest", latest(3, 3, V3));
+    let deserializer = AvroDeserializer::with_registry(&registry.url)
+        .with_reader_subject("members-value")
+        .finish()
+        .unwrap();
+
+    for _ in 0..3 {
+        // The values as the latest version reads them: v1's int id widened, its nick dropped,
+        // its float score widened exactly, the fields it lacks from their defaults.
+        assert_eq!(
+            deserializer
+                .deserialize(&framed(1, V1, member_v1(7, "ada", 0.5)))
+                .unwrap(),
+            member(7, 0.5, "unknown", &["new"], Value::Null)
+        );
+        assert_eq!(
+            deserializer
+                .deserialize(&framed(2, V2, member_v2(1 << 40, "bob", 1.25, "NZ")))
+                .unwrap(),
+            member(1 << 40, 1.25, "NZ", &["new"], Value::Null)
+        );
+        assert_eq!(
+            deserializer
+                .deserialize(&framed(3, V3, member_v3(9, 0.1, "FR", &[], Some(19_782))))
+                .unwrap(),
+            member(9, 0.1, "FR", &[], Value::Str("2024-02-29".into()))
+        );
+    }
+    // Each id and the latest version are asked for once.
+    for id in 1..=3 {
+        assert_eq!(registry.requests_for(id), 1);
+    }
+    assert_eq!(
+        registry.requests_to("/subjects/members-value/versions/latest"),
+        1
+    );
+    let debug = format!("{deserializer:?}");
+    assert!(
+        debug.contains("latest of subject `members-value`"),
+        "{debug}"
+    );
+}
+
+#[test]
+fn without_a_reader_each_message_keeps_its_writer_fields() {
+    let registry = TestRegistry::start([(1, Reply::Schema(V1)), (3, Reply::Schema(V3))]);
+    let deserializer = AvroDeserializer::with_registry(&registry.url)
+        .finish()
+        .unwrap();
+    let value = deserializer
+        .deserialize(&framed(1, V1, member_v1(7, "ada", 0.5)))
+        .unwrap();
+    assert_eq!(value.to_string(), r#"{"id":7,"nick":"ada","score":0.5}"#);
+    // A subject the registry does not have (another naming strategy): read as written.
+    let deserializer = AvroDeserializer::with_registry(&registry.url)
+        .with_reader_subject("club.Member")
+        .finish()
+        .unwrap();
+    let value = deserializer
+        .deserialize(&framed(1, V1, member_v1(7, "ada", 0.5)))
+        .unwrap();
+    assert_eq!(value.to_string(), r#"{"id":7,"nick":"ada","score":0.5}"#);
+    assert_eq!(
+        registry.requests_to("/subjects/club.Member/versions/latest"),
+        1
+    );
+}
+
+#[test]
+fn a_given_reader_schema_is_used_and_incompatible_writers_fail_naming_the_field() {
+    let registry = TestRegistry::start([(1, Reply::Schema(V1)), (2, Reply::Schema(V2))]);
+    // A reader needing `email`, which v1 lacks and has no default for.
+    let reader = r#"{"type": "record", "name": "Member", "namespace": "club", "fields": [
+        {"name": "id", "type": "long"}, {"name": "email", "type": "string"}]}"#;
+    let deserializer = AvroDeserializer::with_registry(&registry.url)
+        .with_reader_schema_json(reader)
+        .finish()
+        .unwrap();
+    let err = deserializer
+        .deserialize(&framed(1, V1, member_v1(7, "ada", 0.5)))
+        .unwrap_err();
+    assert_eq!(
+        err.reason(),
+        "schema id 1 cannot be read as the given reader schema: the reader schema cannot read \
+         the writer schema: the reader's field `email` of record `Member` is not in the \
+         writer's schema and has no default"
+    );
+    // The failure is remembered like a failed lookup: no second request.
+    assert!(
+        deserializer
+            .deserialize(&framed(1, V1, member_v1(8, "bob", 0.5)))
+            .is_err()
+    );
+    assert_eq!(registry.requests_for(1), 1);
+    // A bad reader schema fails at finish.
+    let err = AvroDeserializer::with_registry(&registry.url)
+        .with_reader_schema_json(r#"{"type": "record"}"#)
+        .finish()
+        .unwrap_err();
+    assert!(matches!(err, AvroError::InvalidSchema(_)), "{err}");
+}
+
+#[test]
+fn schema_references_are_fetched_once_and_resolved() {
+    const ADDRESS: &str = r#"{"type": "record", "name": "Address", "namespace": "geo",
+        "fields": [{"name": "city", "type": "string"}, {"name": "zone", "type": "geo.Zone"}]}"#;
+    const ZONE: &str = r#"{"type": "enum", "name": "Zone", "namespace": "geo",
+        "symbols": ["NORTH", "SOUTH"]}"#;
+    const CUSTOMER: &str = r#"{"type": "record", "name": "Customer", "fields": [
+        {"name": "id", "type": "long"},
+        {"name": "home", "type": "geo.Address"},
+        {"name": "work", "type": ["null", "geo.Address"]}]}"#;
+    let registry = TestRegistry::start([(
+        21,
+        Reply::Raw(
+            200,
+            serde_json::json!({"schema": CUSTOMER, "references": [
+                {"name": "geo.Address", "subject": "address", "version": 2}
+            ]})
+            .to_string(),
+        ),
+    )]);
+    registry.set_path(
+        "/subjects/address/versions/2",
+        Reply::Raw(
+            200,
+            serde_json::json!({"subject": "address", "version": 2, "id": 20,
+                "schema": ADDRESS,
+                "references": [{"name": "geo.Zone", "subject": "zone", "version": 1}]})
+            .to_string(),
+        ),
+    );
+    registry.set_path(
+        "/subjects/zone/versions/1",
+        Reply::Raw(
+            200,
+            serde_json::json!({"subject": "zone", "version": 1, "id": 19, "schema": ZONE})
+                .to_string(),
+        ),
+    );
+    // The same schema with the references written out, for the encoder.
+    let inline = CUSTOMER.replace(
+        r#""type": "geo.Address"}"#,
+        &format!(r#""type": {}}}"#, ADDRESS.replace(r#""geo.Zone""#, ZONE)),
+    );
+    let schema = Schema::parse_str(&inline).expect("test schema parses");
+    let address = |city: &str, zone: u32, symbol: &str| {
+        Avro::Record(vec![
+            ("city".into(), Avro::String(city.into())),
+            ("zone".into(), Avro::Enum(zone, symbol.into())),
+        ])
+    };
+    let datum = apache_avro::to_avro_datum(
+        &schema,
+        Avro::Record(vec![
+            ("id".into(), Avro::Long(5)),
+            ("home".into(), address("Oslo", 0, "NORTH")),
+            (
+                "work".into(),
+                Avro::Union(1, Box::new(address("Rome", 1, "SOUTH"))),
+            ),
+        ]),
+    )
+    .expect("test value encodes");
+    let mut payload = vec![0, 0, 0, 0, 21];
+    payload.extend(datum);
+
+    let deserializer = AvroDeserializer::with_registry(&registry.url)
+        .finish()
+        .unwrap();
+    for _ in 0..3 {
+        let value = deserializer.deserialize(&payload).unwrap();
+        assert_eq!(
+            value.to_string(),
+            r#"{"id":5,"home":{"city":"Oslo","zone":"NORTH"},"work":{"city":"Rome","zone":"SOUTH"}}"#
+        );
+    }
+    assert_eq!(registry.requests_for(21), 1);
+    assert_eq!(registry.requests_to("/subjects/address/versions/2"), 1);
+    assert_eq!(registry.requests_to("/subjects/zone/versions/1"), 1);
 }
