@@ -141,7 +141,10 @@ class KafkaDataSourceConfig(StreamingDataSourceConfig):
     Invalid values raise ``ValueError`` naming the field when the object is made. Beyond the
     spec: ``on_malformed`` (``"skip"`` or ``"error"``), ``isolation_level``,
     ``start_timestamp`` (ms since the epoch), ``avro_schema`` (a writer schema, dict or JSON),
-    and the schema registry's ``schema_registry_*`` settings.
+    ``avro_reader_schema`` (what Avro values are read as: ``"latest"``, the default with the
+    registry, the latest version of ``schema_registry_subject``, by default ``TOPIC-value``;
+    ``"writer"``, each message as written; or a reader schema, dict or JSON), and the schema
+    registry's ``schema_registry_*`` settings.
     """
 
     # Connection
@@ -168,7 +171,9 @@ class KafkaDataSourceConfig(StreamingDataSourceConfig):
 
     # Avro
     avro_schema: Optional[Union[str, Dict[str, Any]]] = None
+    avro_reader_schema: Optional[Union[str, Dict[str, Any]]] = None
     schema_registry_url: Optional[str] = None
+    schema_registry_subject: Optional[str] = None
     schema_registry_username: Optional[str] = None
     schema_registry_password: Optional[str] = dataclasses.field(default=None, repr=False)
     schema_registry_ssl_cafile: Optional[str] = None

@@ -2,6 +2,9 @@
 
     peer.py produce BROKER TOPIC CODEC COUNT PARTITIONS   # writes the reference records
     peer.py consume BROKER TOPIC COUNT                    # prints every record as a JSON line
+    peer.py produce-registry BROKER TOPIC REGISTRY KIND COUNT PARTITIONS
+        # writes COUNT records with confluent-kafka's schema-registry serializers; KIND is
+        # avro-evolving, avro-logical or json (see `registry_values` for what each writes)
 
 The reference records are defined by `reference(i)` here and by `reference_record` in
 tests/tests/interop.rs: the two must agree.
@@ -116,6 +119,152 @@ def bench_consume(broker, topic, count):
     print(seen, elapsed, size)
 
 
+# Three versions of one subject's schema, registered in this order by the serializers: v2 adds
+# `country` (default "unknown") and widens `id`; v3 drops `nick`, widens `score`, adds `tags`
+# (default ["new"]) and `since` (default null). tests/tests/registry_serializers.rs reads them.
+MEMBER_V1 = {
+    "type": "record", "name": "Member", "namespace": "club",
+    "fields": [
+        {"name": "id", "type": "int"},
+        {"name": "nick", "type": "string"},
+        {"name": "score", "type": "float"},
+    ],
+}
+MEMBER_V2 = {
+    "type": "record", "name": "Member", "namespace": "club",
+    "fields": [
+        {"name": "id", "type": "long"},
+        {"name": "nick", "type": "string"},
+        {"name": "score", "type": "float"},
+        {"name": "country", "type": "string", "default": "unknown"},
+    ],
+}
+MEMBER_V3 = {
+    "type": "record", "name": "Member", "namespace": "club",
+    "fields": [
+        {"name": "id", "type": "long"},
+        {"name": "score", "type": "double"},
+        {"name": "country", "type": "string", "default": "unknown"},
+        {"name": "tags", "type": {"type": "array", "items": "string"}, "default": ["new"]},
+        {"name": "since", "type": ["null", {"type": "int", "logicalType": "date"}], "default": None},
+    ],
+}
+
+# Every Avro logical type at its edges: the epoch, before it, the far future, most digits.
+EDGES = {
+    "type": "record", "name": "Edges",
+    "fields": [
+        {"name": "ts_ms", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+        {"name": "ts_us", "type": {"type": "long", "logicalType": "timestamp-micros"}},
+        {"name": "local_ms", "type": {"type": "long", "logicalType": "local-timestamp-millis"}},
+        {"name": "day", "type": {"type": "int", "logicalType": "date"}},
+        {"name": "clock_ms", "type": {"type": "int", "logicalType": "time-millis"}},
+        {"name": "clock_us", "type": {"type": "long", "logicalType": "time-micros"}},
+        {"name": "price", "type": {"type": "bytes", "logicalType": "decimal", "precision": 38, "scale": 10}},
+        {"name": "amount", "type": {"type": "fixed", "name": "Amount", "size": 16,
+                                    "logicalType": "decimal", "precision": 38, "scale": 0}},
+        {"name": "uid", "type": {"type": "string", "logicalType": "uuid"}},
+    ],
+}
+
+READING = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "title": "Reading",
+    "type": "object",
+    "properties": {
+        "sensor": {"type": "string"},
+        "celsius": {"type": "number"},
+        "ok": {"type": "boolean"},
+    },
+    "required": ["sensor", "celsius", "ok"],
+}
+
+
+def registry_values(kind, count):
+    """(schema, value) for each record of KIND."""
+    import datetime
+    import decimal
+    import uuid
+
+    if kind == "avro-evolving":
+        for i in range(count):
+            version = i % 3
+            if version == 0:
+                yield MEMBER_V1, {"id": i, "nick": f"n{i}", "score": i + 0.5}
+            elif version == 1:
+                yield MEMBER_V2, {"id": i, "nick": f"n{i}", "score": i + 0.5, "country": f"C{i % 5}"}
+            else:
+                yield MEMBER_V3, {
+                    "id": i,
+                    "score": i + 0.25,
+                    "country": f"C{i % 5}",
+                    "tags": [f"t{j}" for j in range(i % 4)],
+                    "since": None if i % 2 else datetime.date(2024, 1, 1) + datetime.timedelta(days=i),
+                }
+    elif kind == "avro-logical":
+        utc = datetime.timezone.utc
+        epoch = datetime.datetime(1970, 1, 1, tzinfo=utc)
+        rows = [
+            (epoch, epoch, datetime.datetime(1970, 1, 1), datetime.date(1970, 1, 1),
+             datetime.time(0, 0), datetime.time(0, 0), decimal.Decimal(0), decimal.Decimal(0),
+             uuid.UUID(int=0)),
+            (epoch - datetime.timedelta(milliseconds=1), epoch - datetime.timedelta(microseconds=1),
+             datetime.datetime(1969, 12, 31, 23, 59, 59, 999000), datetime.date(1969, 12, 31),
+             datetime.time(23, 59, 59, 999000), datetime.time(23, 59, 59, 999999),
+             decimal.Decimal("-9999999999999999999999999999.9999999999"),
+             decimal.Decimal("-" + "9" * 38), uuid.UUID("550e8400-e29b-41d4-a716-446655440000")),
+            (datetime.datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=utc),
+             datetime.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=utc),
+             datetime.datetime(9999, 12, 31, 23, 59, 59, 999000), datetime.date(9999, 12, 31),
+             datetime.time(12, 0), datetime.time(12, 0, 0, 1),
+             decimal.Decimal("9999999999999999999999999999.9999999999"),
+             decimal.Decimal("9" * 38), uuid.UUID(int=(1 << 128) - 1)),
+        ]
+        names = [f["name"] for f in EDGES["fields"]]
+        for i in range(count):
+            yield EDGES, dict(zip(names, rows[i % len(rows)]))
+    elif kind == "json":
+        for i in range(count):
+            yield READING, {"sensor": f"s{i % 4}", "celsius": i / 4, "ok": i % 3 != 0}
+    else:
+        sys.exit(f"unknown kind {kind}")
+
+
+def produce_registry(broker, topic, registry, kind, count, partitions):
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+    from confluent_kafka.serialization import MessageField, SerializationContext, StringSerializer
+
+    client = SchemaRegistryClient({"url": registry})
+    serializers = {}
+
+    def serializer(schema):
+        key = json.dumps(schema, sort_keys=True)
+        if key not in serializers:
+            if kind == "json":
+                from confluent_kafka.schema_registry.json_schema import JSONSerializer
+
+                serializers[key] = JSONSerializer(json.dumps(schema), client)
+            else:
+                from confluent_kafka.schema_registry.avro import AvroSerializer
+
+                serializers[key] = AvroSerializer(client, json.dumps(schema))
+        return serializers[key]
+
+    p = confluent_kafka.Producer({"bootstrap.servers": broker, "linger.ms": 5, "acks": "all"})
+    keys = StringSerializer("utf_8")
+    context = SerializationContext(topic, MessageField.VALUE)
+    for i, (schema, value) in enumerate(registry_values(kind, count)):
+        p.produce(
+            topic,
+            key=keys(f"k{i}"),
+            value=serializer(schema)(value, context),
+            partition=i % partitions,
+        )
+    left = p.flush(30)
+    if left:
+        sys.exit(f"{left} records were not delivered")
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "version":
@@ -124,6 +273,8 @@ if __name__ == "__main__":
         produce(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]))
     elif cmd == "bench-consume":
         bench_consume(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    elif cmd == "produce-registry":
+        produce_registry(*sys.argv[2:6], int(sys.argv[6]), int(sys.argv[7]))
     elif cmd == "consume":
         consume(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     else:

@@ -21,6 +21,8 @@
 //!   the same port with the same data, and is killed on drop; [`BrokerSecurity`] switches its
 //!   listener to TLS and/or required SASL authentication.
 //! - [`avro`]: hand-written Avro test events and the schema-registry wire format.
+//! - [`registry`]: a schema registry speaking the Confluent REST API, for `confluent-kafka`'s
+//!   serializers and the code under test.
 //! - [`peer`]: the framing of scripted peers (requests in, responses with their headers out).
 //! - [`proxy`]: a TCP proxy between client and broker that cuts, refuses and stalls.
 //! - [`security`]: certificates made in the test, a TLS broker, a SCRAM broker with users.
@@ -28,6 +30,7 @@
 pub mod avro;
 pub mod peer;
 pub mod proxy;
+pub mod registry;
 pub mod security;
 
 use std::fs::{File, OpenOptions};

@@ -13,6 +13,10 @@ use crate::util;
 /// The pinned `confluent-kafka` release; its wheels bundle librdkafka of the same version.
 pub(crate) const CONFLUENT_KAFKA_VERSION: &str = "2.16.1";
 
+/// Its extras the tests use: the schema registry client and its Avro (fastavro) and JSON
+/// Schema (jsonschema) serializers.
+const CONFLUENT_KAFKA_EXTRAS: &str = "avro,json,schemaregistry";
+
 /// The Python Polars that `cargo xtask bench peers` installs for its Python peer.
 pub(crate) const POLARS_VERSION: &str = "1.44.2";
 
@@ -69,7 +73,9 @@ pub(crate) fn ensure_installed() -> anyhow::Result<PathBuf> {
             ])
             // Only a wheel: it bundles librdkafka, where a source build would need its headers.
             .args(["--only-binary", "confluent-kafka"])
-            .arg(format!("confluent-kafka=={CONFLUENT_KAFKA_VERSION}")),
+            .arg(format!(
+                "confluent-kafka[{CONFLUENT_KAFKA_EXTRAS}]=={CONFLUENT_KAFKA_VERSION}"
+            )),
     )
     .context("installing confluent-kafka into the virtualenv failed")?;
 
@@ -88,12 +94,16 @@ pub(crate) fn ensure_installed() -> anyhow::Result<PathBuf> {
     }
 }
 
-/// `confluent-kafka X, librdkafka Y` when the package imports and its librdkafka is recent enough.
+/// `confluent-kafka X, librdkafka Y` when the package and its serializers import and its
+/// librdkafka is recent enough.
 fn installed_versions(python: &std::path::Path) -> Option<String> {
     let output = Command::new(python)
         .args([
             "-c",
-            "import confluent_kafka as c; print(c.__version__, c.libversion()[0])",
+            // The serializers import their extras (fastavro, jsonschema, httpx).
+            "import confluent_kafka as c; import confluent_kafka.schema_registry.avro, \
+             confluent_kafka.schema_registry.json_schema; \
+             print(c.__version__, c.libversion()[0])",
         ])
         .output()
         .ok()?;

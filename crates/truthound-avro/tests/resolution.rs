@@ -175,7 +175,10 @@ fn enums_map_symbols_and_fall_back_to_the_reader_default() {
         read_as(writer, with_default, Avro::Enum(0, "HEARTS".into())).unwrap(),
         r#""HEARTS""#
     );
-    assert_eq!(read_as(writer, with_default, joker()).unwrap(), r#""OTHER""#);
+    assert_eq!(
+        read_as(writer, with_default, joker()).unwrap(),
+        r#""OTHER""#
+    );
     assert_eq!(
         read_as(writer, without, Avro::Enum(1, "SPADES".into())).unwrap(),
         r#""SPADES""#
@@ -195,17 +198,30 @@ fn unions_resolve_branch_by_branch() {
     // before promoted; a branch with no match fails only when a datum takes it.
     let writer = r#"["null", "int", "string", "boolean"]"#;
     let reader = r#"["string", "null", "double", "long"]"#;
-    assert_eq!(read_as(writer, reader, Avro::Union(0, Box::new(Avro::Null))).unwrap(), "null");
+    assert_eq!(
+        read_as(writer, reader, Avro::Union(0, Box::new(Avro::Null))).unwrap(),
+        "null"
+    );
     assert_eq!(
         read_as(writer, reader, Avro::Union(1, Box::new(Avro::Int(5)))).unwrap(),
         // `long` follows `double` but is not a promotion: int promotes to the first of them.
         "5.0"
     );
     assert_eq!(
-        read_as(writer, reader, Avro::Union(2, Box::new(Avro::String("s".into())))).unwrap(),
+        read_as(
+            writer,
+            reader,
+            Avro::Union(2, Box::new(Avro::String("s".into())))
+        )
+        .unwrap(),
         r#""s""#
     );
-    let err = read_as(writer, reader, Avro::Union(3, Box::new(Avro::Boolean(true)))).unwrap_err();
+    let err = read_as(
+        writer,
+        reader,
+        Avro::Union(3, Box::new(Avro::Boolean(true))),
+    )
+    .unwrap_err();
     assert_eq!(
         err,
         "the writer's union branch boolean cannot be read as the reader's union at byte 1"
@@ -216,13 +232,24 @@ fn unions_resolve_branch_by_branch() {
         "9"
     );
     assert_eq!(
-        read_as(r#"["null", "int"]"#, r#""long""#, Avro::Union(1, Box::new(Avro::Int(3))))
-            .unwrap(),
+        read_as(
+            r#"["null", "int"]"#,
+            r#""long""#,
+            Avro::Union(1, Box::new(Avro::Int(3)))
+        )
+        .unwrap(),
         "3"
     );
-    let err = read_as(r#"["null", "int"]"#, r#""long""#, Avro::Union(0, Box::new(Avro::Null)))
-        .unwrap_err();
-    assert!(err.contains("branch null cannot be read as the reader's long"), "{err}");
+    let err = read_as(
+        r#"["null", "int"]"#,
+        r#""long""#,
+        Avro::Union(0, Box::new(Avro::Null)),
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("branch null cannot be read as the reader's long"),
+        "{err}"
+    );
     // A union none of whose branches can be read is refused up front.
     assert_eq!(
         incompatible(r#"["null", "boolean"]"#, r#""string""#),
@@ -232,10 +259,14 @@ fn unions_resolve_branch_by_branch() {
 
 #[test]
 fn incompatible_schemas_are_refused_naming_the_field() {
-    let writer = record(r#"{"name": "inner", "type": {"type": "record", "name": "I", "fields": [
-        {"name": "x", "type": "string"}]}}"#);
-    let reader = record(r#"{"name": "inner", "type": {"type": "record", "name": "I", "fields": [
-        {"name": "x", "type": "int"}]}}"#);
+    let writer = record(
+        r#"{"name": "inner", "type": {"type": "record", "name": "I", "fields": [
+        {"name": "x", "type": "string"}]}}"#,
+    );
+    let reader = record(
+        r#"{"name": "inner", "type": {"type": "record", "name": "I", "fields": [
+        {"name": "x", "type": "int"}]}}"#,
+    );
     assert_eq!(
         incompatible(&writer, &reader),
         "the writer's string cannot be read as the reader's int (in `inner.x`)"
@@ -246,7 +277,10 @@ fn incompatible_schemas_are_refused_naming_the_field() {
         "the writer's record `R` is not the reader's record `Other` (nor one of its aliases)"
     );
     let aliased = r#"{"type": "record", "name": "Other", "aliases": ["R"], "fields": []}"#;
-    assert_eq!(read_as(&record(""), aliased, Avro::Record(vec![])).unwrap(), "{}");
+    assert_eq!(
+        read_as(&record(""), aliased, Avro::Record(vec![])).unwrap(),
+        "{}"
+    );
     let fixed = |size: u32| format!(r#"{{"type": "fixed", "name": "F", "size": {size}}}"#);
     assert_eq!(
         incompatible(&fixed(4), &fixed(8)),
@@ -257,7 +291,10 @@ fn incompatible_schemas_are_refused_naming_the_field() {
     let err = AvroDeserializer::from_writer_and_reader_json(&record(""), &reader).unwrap_err();
     // apache-avro may refuse it when parsing; either way it does not build.
     assert!(
-        matches!(err, AvroError::Incompatible(_) | AvroError::InvalidSchema(_)),
+        matches!(
+            err,
+            AvroError::Incompatible(_) | AvroError::InvalidSchema(_)
+        ),
         "{err}"
     );
 }
@@ -367,7 +404,10 @@ fn a_projection_skips_values_without_reporting_them() {
         Avro::Record(vec![
             ("drop".into(), Avro::Array(vec![Avro::String("x".into())])),
             ("keep".into(), Avro::Long(42)),
-            ("also".into(), Avro::Map([("m".to_owned(), Avro::Int(1))].into())),
+            (
+                "also".into(),
+                Avro::Map([("m".to_owned(), Avro::Int(1))].into()),
+            ),
         ]),
     )
     .unwrap();

@@ -139,9 +139,17 @@ pub(crate) struct SourceArgs {
     /// Avro writer schema (a JSON file) for --format avro with raw Avro values.
     #[arg(long, value_name = "FILE")]
     pub(crate) avro_schema: Option<PathBuf>,
+    /// What Avro values are read as: `latest` (the default with --schema-registry: the latest
+    /// version of the subject, so that every message has its fields), `writer` (each message
+    /// as its own writer schema), or a reader schema (a JSON file).
+    #[arg(long, value_name = "latest|writer|FILE")]
+    pub(crate) avro_reader_schema: Option<String>,
     /// Schema registry URL for --format avro with Confluent-framed values: http:// or https://.
     #[arg(long, value_name = "URL")]
     pub(crate) schema_registry: Option<String>,
+    /// The registry subject whose latest version values are read as (default: TOPIC-value).
+    #[arg(long, value_name = "SUBJECT")]
+    pub(crate) schema_registry_subject: Option<String>,
     /// Schema registry user name for HTTP basic auth (Confluent Cloud: the Schema Registry API
     /// key).
     #[arg(long, env = "TRUTHOUND_SCHEMA_REGISTRY_USER", value_name = "USER")]
@@ -265,8 +273,24 @@ impl SourceArgs {
                 .with_context(|| format!("cannot read the Avro schema {}", path.display()))?;
             config = config.with_avro_schema(schema);
         }
+        match self.avro_reader_schema.as_deref() {
+            None => {}
+            Some(word @ ("latest" | "writer")) => config = config.with_avro_reader_schema(word),
+            Some(path) => {
+                let schema = std::fs::read_to_string(path).with_context(|| {
+                    format!(
+                        "cannot read the Avro reader schema {path} (give latest, writer or a \
+                         JSON file)"
+                    )
+                })?;
+                config = config.with_avro_reader_schema(schema);
+            }
+        }
         if let Some(url) = &self.schema_registry {
             config = config.with_schema_registry_url(url.clone());
+        }
+        if let Some(subject) = &self.schema_registry_subject {
+            config = config.with_schema_registry_subject(subject.clone());
         }
         if let Some(user) = &self.schema_registry_user {
             config.schema_registry_username = Some(user.clone());

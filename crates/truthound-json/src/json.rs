@@ -19,6 +19,11 @@ use truthound_streaming_core::{
 /// [`ValueVisitor::u64`], and integers beyond that range as `f64` (with rounding). A payload must
 /// hold exactly one JSON value; invalid JSON and invalid UTF-8 are failures.
 ///
+/// Payloads in the Confluent schema-registry wire format (as its `JSONSerializer` writes them:
+/// a zero byte, a 4-byte schema id, then the document) are read past the 5-byte frame: JSON
+/// text never starts with a zero byte, so plain and framed documents can share a topic. The
+/// schema itself is not fetched; the columns come from the documents, as for plain JSON.
+///
 /// ```
 /// use truthound_json::JSONDeserializer;
 /// use truthound_streaming_core::{MessageDeserializer, Value};
@@ -202,6 +207,11 @@ impl MessageDeserializer for JSONDeserializer {
         payload: &[u8],
         visitor: &mut dyn ValueVisitor,
     ) -> Result<(), DeserializeFailure> {
+        // The Confluent wire format: magic byte 0 and the schema id before the document.
+        let payload = match payload {
+            [0, _, _, _, _, document @ ..] => document,
+            other => other,
+        };
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
             Ok(mut scratch) => scratch.decode(payload, visitor),
             // A visitor that decodes JSON itself, on the same thread: use a fresh scratch.

@@ -311,3 +311,22 @@ proptest! {
         let _ = JSONDeserializer::new().deserialize(&bytes);
     }
 }
+
+#[test]
+fn schema_registry_framing_is_read_past() {
+    let d = JSONDeserializer::new();
+    let mut framed = vec![0, 0, 0, 1, 7];
+    framed.extend_from_slice(br#"{"sensor": "s1", "ok": true}"#);
+    assert_eq!(
+        d.deserialize(&framed).unwrap(),
+        obj(vec![
+            ("sensor", Value::Str("s1".into())),
+            ("ok", Value::Bool(true))
+        ])
+    );
+    // A frame with no document, or a zero byte with no whole frame, is invalid JSON.
+    for bad in [&[0_u8, 0, 0, 0, 1][..], &[0, 1, 2], &[0]] {
+        let err = d.deserialize(bad).unwrap_err();
+        assert!(err.reason().starts_with("invalid JSON"), "{bad:?}: {err}");
+    }
+}

@@ -76,6 +76,20 @@ pub struct KafkaDataSourceConfig {
     pub isolation_level: IsolationLevel,
     /// Writer schema (JSON) for `deserializer_type = avro` with raw datums.
     pub avro_schema: Option<String>,
+    /// What Avro values are read as, by Avro's schema resolution (defaults fill fields a
+    /// writer lacks, fields the reader lacks are left out, `int` widens to `long` and so on):
+    /// - `None` (the default): with the schema registry, the latest version of
+    ///   `schema_registry_subject` (so that one frame has one set of columns however the
+    ///   schema evolved; when the registry has no such subject, as written); with
+    ///   `avro_schema`, as written;
+    /// - `"latest"`: the same, stated;
+    /// - `"writer"`: every message as its own writer schema, no resolution (a registry
+    ///   topic's frame then has the union of every version's fields);
+    /// - anything else: a reader schema's JSON.
+    pub avro_reader_schema: Option<String>,
+    /// The registry subject whose latest version is the reader schema; `None` (the default):
+    /// `{topic}-value`, Confluent's default subject naming.
+    pub schema_registry_subject: Option<String>,
     /// Schema registry URL for `deserializer_type = avro` with Confluent-framed values:
     /// `http://` or `https://` (Confluent Cloud), without credentials in it.
     pub schema_registry_url: Option<String>,
@@ -131,6 +145,8 @@ impl KafkaDataSourceConfig {
             start_timestamp: None,
             isolation_level: IsolationLevel::ReadCommitted,
             avro_schema: None,
+            avro_reader_schema: None,
+            schema_registry_subject: None,
             schema_registry_url: None,
             schema_registry_username: None,
             schema_registry_password: None,
@@ -264,6 +280,31 @@ impl KafkaDataSourceConfig {
     #[must_use]
     pub fn with_avro_schema(mut self, schema_json: impl Into<String>) -> Self {
         self.avro_schema = Some(schema_json.into());
+        self
+    }
+
+    /// Sets what Avro values are read as: `"latest"`, `"writer"` or a reader schema's JSON
+    /// (see [`avro_reader_schema`](Self::avro_reader_schema)).
+    ///
+    /// ```
+    /// use truthound_kafka::KafkaDataSourceConfig;
+    ///
+    /// let config = KafkaDataSourceConfig::new("localhost:9092", "members")
+    ///     .with_schema_registry_url("http://localhost:8081")
+    ///     .with_avro_reader_schema("writer");
+    /// assert!(config.validate().is_ok());
+    /// ```
+    #[must_use]
+    pub fn with_avro_reader_schema(mut self, reader: impl Into<String>) -> Self {
+        self.avro_reader_schema = Some(reader.into());
+        self
+    }
+
+    /// Sets the registry subject whose latest version Avro values are read as (default
+    /// `{topic}-value`).
+    #[must_use]
+    pub fn with_schema_registry_subject(mut self, subject: impl Into<String>) -> Self {
+        self.schema_registry_subject = Some(subject.into());
         self
     }
 
@@ -467,6 +508,22 @@ impl KafkaDataSourceConfig {
         }
         self.validate_security()?;
         self.validate_schema_registry()?;
+        if self.schema_registry_url.is_none() {
+            if self.avro_reader_schema.as_deref().map(str::trim) == Some("latest") {
+                return bad(
+                    "avro_reader_schema latest needs schema_registry_url: give the registry, \
+                     or a reader schema's JSON"
+                        .into(),
+                );
+            }
+            if self.schema_registry_subject.is_some() {
+                return bad(
+                    "schema_registry_subject set, but schema_registry_url is not: give the \
+                     registry URL, or remove it"
+                        .into(),
+                );
+            }
+        }
         if self.streaming.deserializer_type == DeserializerType::Avro
             && self.avro_schema.is_none()
             && self.schema_registry_url.is_none()
@@ -585,7 +642,9 @@ impl KafkaDataSourceConfig {
     /// (ms since the epoch), `isolation_level`, `on_malformed`, and the security options
     /// `security_protocol`, `sasl_mechanism`, `sasl_username`, `ssl_cafile`, `ssl_certfile`,
     /// `ssl_keyfile`, `allow_plaintext_password`, and the schema registry options
-    /// `schema_registry_url`, `schema_registry_username`, `schema_registry_ssl_cafile`.
+    /// `schema_registry_url`, `schema_registry_username`, `schema_registry_ssl_cafile`,
+    /// `schema_registry_subject`, `avro_reader_schema` (`latest` or `writer` here; a reader
+    /// schema's JSON through the field or the CLI's `--avro-reader-schema FILE`).
     ///
     /// Passwords are not accepted in a connection string: URLs end up in logs, shell history
     /// and `ps`. Errors show the string with anything that looks like a credential as `***`.
@@ -726,6 +785,8 @@ impl KafkaDataSourceConfig {
                     self
                 }
                 "schema_registry_ssl_cafile" => self.with_schema_registry_ssl_cafile(v),
+                "schema_registry_subject" => self.with_schema_registry_subject(v),
+                "avro_reader_schema" => self.with_avro_reader_schema(v),
                 "on_malformed" => self.with_on_malformed(parse_err(v.parse())?),
                 secret if is_secret_option(secret) => {
                     return Err(KafkaDataSourceError::InvalidConfig(format!(
@@ -1091,6 +1152,14 @@ mod tests {
                 "avro_schema",
             ),
             (
+                base().with_avro_reader_schema("latest"),
+                "avro_reader_schema latest needs schema_registry_url",
+            ),
+            (
+                base().with_schema_registry_subject("s"),
+                "schema_registry_subject set, but schema_registry_url is not",
+            ),
+            (
                 base().with_security_protocol(SecurityProtocol::SaslSsl),
                 "sasl_mechanism",
             ),
@@ -1173,9 +1242,12 @@ mod tests {
         let c = KafkaDataSourceConfig::parse_connection_string(
             "kafka://localhost:9092/t?deserializer_type=avro\
              &schema_registry_url=https://registry.example:8081/prefix\
-             &schema_registry_username=SR_KEY&schema_registry_ssl_cafile=/etc/ca.pem",
+             &schema_registry_username=SR_KEY&schema_registry_ssl_cafile=/etc/ca.pem\
+             &schema_registry_subject=club.Member&avro_reader_schema=writer",
         )
         .unwrap();
+        assert_eq!(c.schema_registry_subject.as_deref(), Some("club.Member"));
+        assert_eq!(c.avro_reader_schema.as_deref(), Some("writer"));
         assert_eq!(
             c.schema_registry_url.as_deref(),
             Some("https://registry.example:8081/prefix")

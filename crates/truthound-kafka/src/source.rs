@@ -122,7 +122,8 @@ fn deserializer_for(config: &KafkaDataSourceConfig) -> Result<Arc<dyn MessageDes
 }
 
 /// The Avro deserializer: with a fixed writer schema, or with the schema registry and its
-/// credentials and CA file.
+/// credentials and CA file; read as `avro_reader_schema` (by default, with the registry, the
+/// latest version of `schema_registry_subject` or `{topic}-value`).
 ///
 /// A registry lookup blocks the thread decoding the message, so its timeout is the registry's
 /// default (10 s) or `consume_timeout` when shorter: a registry that does not answer costs a
@@ -147,6 +148,16 @@ fn avro_deserializer(config: &KafkaDataSourceConfig) -> Result<Arc<dyn MessageDe
         if let Some(path) = &config.schema_registry_ssl_cafile {
             registry = registry.with_ca_file(path);
         }
+        registry = match config.avro_reader_schema.as_deref().map(str::trim) {
+            None | Some("latest") => registry.with_reader_subject(
+                config
+                    .schema_registry_subject
+                    .clone()
+                    .unwrap_or_else(|| format!("{}-value", config.topic)),
+            ),
+            Some("writer") => registry,
+            Some(json) => registry.with_reader_schema_json(json),
+        };
         return Ok(Arc::new(registry.finish().map_err(invalid)?));
     }
     let schema = config.avro_schema.as_deref().ok_or_else(|| {
@@ -155,7 +166,13 @@ fn avro_deserializer(config: &KafkaDataSourceConfig) -> Result<Arc<dyn MessageDe
         )
     })?;
     Ok(Arc::new(
-        truthound_avro::AvroDeserializer::from_schema_json(schema).map_err(invalid)?,
+        match config.avro_reader_schema.as_deref().map(str::trim) {
+            None | Some("writer") => truthound_avro::AvroDeserializer::from_schema_json(schema),
+            Some(reader) => {
+                truthound_avro::AvroDeserializer::from_writer_and_reader_json(schema, reader)
+            }
+        }
+        .map_err(invalid)?,
     ))
 }
 

@@ -13,12 +13,13 @@ use secrecy::SecretString;
 use truthound_kafka::KafkaDataSourceConfig;
 
 /// Fields set directly rather than as options.
-const DIRECT: [&str; 7] = [
+const DIRECT: [&str; 8] = [
     "bootstrap_servers",
     "topic",
     "sasl_password",
     "schema_registry_password",
     "avro_schema",
+    "avro_reader_schema",
     "client_id",
     "connect_timeout",
 ];
@@ -104,19 +105,26 @@ pub(crate) fn build(fields: &Bound<'_, PyDict>) -> PyResult<KafkaDataSourceConfi
             .filter(|d| !d.is_zero())
             .ok_or_else(|| PyValueError::new_err("connect_timeout: give seconds above 0"))?;
     }
-    if let Some(schema) = fields.get_item("avro_schema")?
-        && !schema.is_none()
-    {
-        let json = if schema.is_instance_of::<PyString>() {
-            schema.extract::<String>()?
-        } else {
-            let dumps = schema.py().import("json")?.getattr("dumps")?;
-            dumps.call1((schema,))?.extract::<String>()?
-        };
+    if let Some(json) = schema_json(fields, "avro_schema")? {
         config = config.with_avro_schema(json);
+    }
+    if let Some(json) = schema_json(fields, "avro_reader_schema")? {
+        config = config.with_avro_reader_schema(json);
     }
     config.validate().map_err(crate::errors::kafka)?;
     Ok(config)
+}
+
+/// A schema field's JSON text: a string as it is, a dict or list through `json.dumps`.
+fn schema_json(fields: &Bound<'_, PyDict>, field: &str) -> PyResult<Option<String>> {
+    let Some(schema) = fields.get_item(field)?.filter(|s| !s.is_none()) else {
+        return Ok(None);
+    };
+    if schema.is_instance_of::<PyString>() {
+        return schema.extract::<String>().map(Some);
+    }
+    let dumps = schema.py().import("json")?.getattr("dumps")?;
+    dumps.call1((schema,))?.extract::<String>().map(Some)
 }
 
 /// Checks a configuration's fields: raises `ValueError` naming the field that is wrong.

@@ -1,0 +1,261 @@
+//! Topics written by confluent-kafka's schema-registry serializers (`AvroSerializer`,
+//! `JSONSerializer`, with fastavro and jsonschema in the interop peer's virtualenv), against
+//! a registry inside the test that speaks the Confluent REST API, read by KafkaDataSource.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use polars::prelude::{AnyValue, DataFrame, DataType, TimeUnit, TimeZone};
+use truthound::datasources::streaming::{
+    DeserializerType, KafkaDataSource, KafkaDataSourceConfig, PolarsSourceExt,
+};
+use truthound_kafka_client::{ClientConfig, KafkaClient};
+use truthound_tests::registry::ConfluentRegistry;
+use truthound_tests::{broker_address, python, unique_topic};
+
+const PARTITIONS: usize = 3;
+
+/// A new topic of `PARTITIONS` partitions, filled by `peer.py produce-registry` with `count`
+/// records of `kind`, registering its schemas in `registry`.
+async fn produced(registry: &ConfluentRegistry, kind: &str, count: usize) -> String {
+    let client = KafkaClient::connect(ClientConfig::new([broker_address()]))
+        .await
+        .unwrap();
+    let topic = unique_topic("serializers");
+    client
+        .create_topic(&topic, PARTITIONS as i32, 1)
+        .await
+        .unwrap();
+    let script: PathBuf = [env!("CARGO_MANIFEST_DIR"), "interop", "peer.py"]
+        .iter()
+        .collect();
+    let out = Command::new(python())
+        .arg(script)
+        .args([
+            "produce-registry",
+            &broker_address(),
+            &topic,
+            registry.url(),
+            kind,
+        ])
+        .args([count.to_string(), PARTITIONS.to_string()])
+        .output()
+        .expect("run the interop peer");
+    assert!(
+        out.status.success(),
+        "the interop peer failed (its virtualenv needs confluent-kafka[avro,json,schemaregistry]: \
+         `cargo xtask peer install`): {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    topic
+}
+
+/// The producer's record numbers in snapshot order: by partition, then offset (record `i` went
+/// to partition `i % PARTITIONS`).
+fn snapshot_order(count: usize) -> Vec<usize> {
+    (0..PARTITIONS)
+        .flat_map(|p| (p..count).step_by(PARTITIONS))
+        .collect()
+}
+
+async fn read(config: KafkaDataSourceConfig) -> DataFrame {
+    let snapshot = KafkaDataSource::new(config)
+        .unwrap()
+        .to_polars_dataframe()
+        .await
+        .unwrap();
+    assert!(
+        snapshot.report.skipped.is_empty(),
+        "{:?}",
+        snapshot.report.skipped
+    );
+    snapshot.frame
+}
+
+fn names(df: &DataFrame) -> Vec<&str> {
+    df.get_column_names().iter().map(|c| c.as_str()).collect()
+}
+
+fn cell(df: &DataFrame, column: &str, row: usize) -> String {
+    match df.column(column).unwrap().get(row).unwrap() {
+        AnyValue::Null => "null".to_owned(),
+        AnyValue::String(s) => s.to_owned(),
+        other => other.to_string(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn three_evolving_avro_versions_read_as_the_latest_in_one_snapshot() {
+    let registry = ConfluentRegistry::start();
+    let count = 60;
+    let topic = produced(&registry, "avro-evolving", count).await;
+    let subject = format!("{topic}-value");
+    let versions = registry.versions(&subject);
+    assert_eq!(versions.len(), 3, "the peer registers three versions");
+
+    let config = KafkaDataSourceConfig::new(broker_address(), &topic)
+        .with_deserializer_type(DeserializerType::Avro)
+        .with_schema_registry_url(registry.url())
+        .with_include_key(false);
+    let df = read(config.clone()).await;
+    // The latest version's fields and types, whichever version wrote each message.
+    assert_eq!(names(&df), ["id", "score", "country", "tags", "since"]);
+    assert_eq!(df.column("id").unwrap().dtype(), &DataType::Int64);
+    assert_eq!(df.column("score").unwrap().dtype(), &DataType::Float64);
+    assert_eq!(df.column("since").unwrap().dtype(), &DataType::Date);
+    assert_eq!(df.height(), count);
+    for (row, i) in snapshot_order(count).into_iter().enumerate() {
+        let (score, country, tags, since) = match i % 3 {
+            // v1: `country`, `tags` and `since` from v3's defaults; `nick` left out.
+            0 => (
+                i as f64 + 0.5,
+                "unknown".to_owned(),
+                "[\"new\"]".to_owned(),
+                "null".to_owned(),
+            ),
+            1 => (
+                i as f64 + 0.5,
+                format!("C{}", i % 5),
+                "[\"new\"]".to_owned(),
+                "null".to_owned(),
+            ),
+            _ => {
+                let tags: Vec<String> = (0..i % 4).map(|j| format!("\"t{j}\"")).collect();
+                let since = if i % 2 == 1 {
+                    "null".to_owned()
+                } else {
+                    // 2024-01-01 plus i days.
+                    let days = 19_723 + i as i32;
+                    truthound::core::temporal::iso_date(days)
+                };
+                (
+                    i as f64 + 0.25,
+                    format!("C{}", i % 5),
+                    format!("[{}]", tags.join(", ")),
+                    since,
+                )
+            }
+        };
+        assert_eq!(cell(&df, "id", row), i.to_string(), "row {row}");
+        assert_eq!(cell(&df, "score", row), score.to_string(), "row {row}");
+        assert_eq!(cell(&df, "country", row), country, "row {row}");
+        assert_eq!(cell(&df, "tags", row), tags, "row {row}");
+        assert_eq!(cell(&df, "since", row), since, "row {row}");
+    }
+    // Each schema id and the latest version were asked for once.
+    for id in &versions {
+        assert_eq!(registry.requests(&format!("GET /schemas/ids/{id}")), 1);
+    }
+    assert_eq!(
+        registry.requests(&format!("GET /subjects/{subject}/versions/latest")),
+        1
+    );
+
+    // Read as written: the union of every version's fields, missing ones null.
+    let df = read(config.with_avro_reader_schema("writer")).await;
+    assert_eq!(
+        names(&df),
+        ["id", "nick", "score", "country", "tags", "since"]
+    );
+    let first_v3 = snapshot_order(count)
+        .iter()
+        .position(|i| i % 3 == 2)
+        .unwrap();
+    assert_eq!(cell(&df, "nick", first_v3), "null");
+    let first_v1 = snapshot_order(count)
+        .iter()
+        .position(|i| i % 3 == 0)
+        .unwrap();
+    assert_eq!(cell(&df, "country", first_v1), "null");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn avro_logical_types_at_their_edges_from_fastavro() {
+    let registry = ConfluentRegistry::start();
+    let topic = produced(&registry, "avro-logical", 3).await;
+    let df = read(
+        KafkaDataSourceConfig::new(broker_address(), &topic)
+            .with_deserializer_type(DeserializerType::Avro)
+            .with_schema_registry_url(registry.url())
+            .with_include_key(false)
+            .with_partition(0),
+    )
+    .await;
+    // Partition 0 holds record 0 only; read every partition for the other two.
+    assert_eq!(df.height(), 1);
+    let df = read(
+        KafkaDataSourceConfig::new(broker_address(), &topic)
+            .with_deserializer_type(DeserializerType::Avro)
+            .with_schema_registry_url(registry.url())
+            .with_include_key(false),
+    )
+    .await;
+    assert_eq!(
+        df.dtypes(),
+        [
+            DataType::Datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC)),
+            DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)),
+            DataType::Datetime(TimeUnit::Milliseconds, None),
+            DataType::Date,
+            DataType::Time,
+            DataType::Time,
+            DataType::Decimal(38, 10),
+            DataType::Decimal(38, 0),
+            DataType::String,
+        ]
+    );
+    let rows: Vec<String> = (0..3)
+        .map(|row| {
+            names(&df)
+                .iter()
+                .map(|c| cell(&df, c, row))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "1970-01-01 00:00:00 UTC | 1970-01-01 00:00:00 UTC | 1970-01-01 00:00:00 | 1970-01-01 \
+             | 00:00:00 | 00:00:00 | 0.0000000000 | 0 | 00000000-0000-0000-0000-000000000000",
+            "1969-12-31 23:59:59.999 UTC | 1969-12-31 23:59:59.999999 UTC | 1969-12-31 \
+             23:59:59.999 | 1969-12-31 | 23:59:59.999 | 23:59:59.999999 | \
+             -9999999999999999999999999999.9999999999 | -99999999999999999999999999999999999999 \
+             | 550e8400-e29b-41d4-a716-446655440000",
+            "9999-12-31 23:59:59.999 UTC | 9999-12-31 23:59:59.999999 UTC | 9999-12-31 \
+             23:59:59.999 | 9999-12-31 | 12:00:00 | 12:00:00.000001 | \
+             9999999999999999999999999999.9999999999 | 99999999999999999999999999999999999999 \
+             | ffffffff-ffff-ffff-ffff-ffffffffffff",
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn registry_framed_json_from_the_json_serializer() {
+    let registry = ConfluentRegistry::start();
+    let count = 30;
+    let topic = produced(&registry, "json", count).await;
+    let df = read(
+        KafkaDataSourceConfig::new(broker_address(), &topic)
+            .with_deserializer_type(DeserializerType::Json)
+            .with_include_key(false),
+    )
+    .await;
+    assert_eq!(names(&df), ["sensor", "celsius", "ok"]);
+    assert_eq!(df.height(), count);
+    for (row, i) in snapshot_order(count).into_iter().enumerate() {
+        assert_eq!(cell(&df, "sensor", row), format!("s{}", i % 4));
+        assert_eq!(
+            df.column("celsius")
+                .unwrap()
+                .get(row)
+                .unwrap()
+                .extract::<f64>(),
+            Some(i as f64 / 4.0)
+        );
+        assert_eq!(cell(&df, "ok", row), (i % 3 != 0).to_string());
+    }
+}
