@@ -210,8 +210,9 @@ async fn registry_framed_avro_resolves_each_schema_once() {
     );
     assert_eq!(
         hits.load(Ordering::SeqCst),
-        2,
-        "schema 7 fetched once, schema 99 once"
+        3,
+        "schema 7 fetched once, schema 99 once, the latest version of the subject (the reader \
+         schema; this registry has none) looked up once"
     );
 }
 

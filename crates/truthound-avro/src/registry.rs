@@ -421,13 +421,15 @@ impl Registry {
         }
         let url = format!("{}/schemas/ids/{id}", self.base);
         let compiled = self
-            .reader_schema()
-            .map_err(|reason| self.scrub(format!("could not read schema id {id}: {reason}")))
-            .and_then(|reader| {
-                let writer = self.fetch(&url).map_err(|reason| {
-                    self.scrub(format!(
-                        "could not get Avro schema id {id} from {url}: {reason}"
-                    ))
+            .fetch(&url)
+            .map_err(|reason| {
+                self.scrub(format!(
+                    "could not get Avro schema id {id} from {url}: {reason}"
+                ))
+            })
+            .and_then(|writer| {
+                let reader = self.reader_schema().map_err(|reason| {
+                    self.scrub(format!("could not read schema id {id}: {reason}"))
                 })?;
                 Compiled::resolve(&writer, reader.as_ref().map(|r| &r.parsed)).map_err(|e| {
                     match &reader {
