@@ -11,7 +11,7 @@
 //! - [`AvroDeserializer`] (this module): the [`MessageDeserializer`] and its constructors.
 //! - [`registry`]: [`RegistryBuilder`], the Confluent wire format, and the schema cache.
 //! - [`error`]: [`AvroError`], why a deserializer could not be built, and the [`Result`] alias.
-//! - `schema` (private): the writer schema compiled for decoding.
+//! - `schema` (private): the writer schema compiled for decoding, resolved against the reader.
 //! - `decode` (private): the datum decoder; see [`MAX_DEPTH`] and [`MAX_ZERO_WIDTH_ITEMS`].
 //! - `logical` (private): text forms of dates, times, decimals and UUIDs.
 //!
@@ -55,10 +55,30 @@
 //! [`MAX_ZERO_WIDTH_ITEMS`] array items that encode to no bytes. Decimals are limited to 1 KiB
 //! of unscaled bytes and big-decimal scales to ±4096.
 //!
-//! Writer schemas are used as written: there is no reader schema and no schema resolution, so a
-//! topic whose schema evolved yields each message with its own writer's fields (the DataFrame
-//! adapter's inference unifies them, missing fields being null). Schema-registry references to
-//! other subjects are not supported yet.
+//! # Schema evolution
+//! Without a reader schema, payloads are read as their writer schema says: a topic whose
+//! schema evolved yields each message with its own writer's fields (the DataFrame adapter's
+//! inference unifies them, missing fields being null). With one
+//! ([`AvroDeserializer::from_writer_and_reader_json`], or in registry mode
+//! [`RegistryBuilder::with_reader_subject`] for the latest version of a subject and
+//! [`RegistryBuilder::with_reader_schema_json`]), Avro's schema resolution applies as the
+//! specification defines it:
+//! - record fields match by name or by the reader field's aliases; fields the writer lacks
+//!   are reported from their defaults (after the writer's fields); fields the reader lacks are
+//!   read and not reported;
+//! - `int` widens to `long`, `float` or `double`, `long` to `float` or `double`, `float` to
+//!   `double`, and `string` and `bytes` read as each other;
+//! - enum symbols the reader lacks become its default symbol, or fail the message;
+//! - each writer union branch is read as the reader's first matching branch (exact before
+//!   promoted), and a branch with no match fails only the messages that take it;
+//! - named types match by unqualified name or the reader's aliases; fixed sizes must agree;
+//!   decimals of another precision or scale keep the writer's, so that values stay exact.
+//!
+//! A reader that cannot read a writer (a field without a default, types that neither match nor
+//! promote) is an [`AvroError::Incompatible`] naming the field; in registry mode, every message
+//! of that schema id fails with that reason. Registry schemas with `references` are resolved,
+//! each referenced subject version fetched once. apache-avro refuses schemas with a default
+//! on a `decimal` field, so such schemas cannot be used yet.
 //!
 //! # Example
 //! ```

@@ -37,12 +37,15 @@ pub(crate) enum Node {
 #[derive(Debug)]
 pub(crate) struct Record {
     pub(crate) fields: Box<[Field]>,
-    /// Reader fields the writer does not have: the name and the default's events.
-    pub(crate) defaults: Box<[(Box<str>, Box<[Event]>)]>,
+    /// Reader fields the writer does not have, from their defaults.
+    pub(crate) defaults: Box<[FieldDefault]>,
     /// How many fields the visitor is told of: the fields read and not skipped, and the
     /// defaults.
     pub(crate) reported: usize,
 }
+
+/// A reader field the writer does not have: its name and its default's events.
+pub(crate) type FieldDefault = (Box<str>, Box<[Event]>);
 
 /// A writer field: its name as reported (the reader's, which may be an alias's target) and its
 /// type, or a field the reader does not have, read and not reported.
@@ -660,7 +663,7 @@ impl<'s> Resolver<'s> {
                 r.name == field.name
                     || r.aliases
                         .as_ref()
-                        .is_some_and(|aliases| aliases.iter().any(|a| *a == field.name))
+                        .is_some_and(|aliases| aliases.contains(&field.name))
             });
             let (name, node, skip) = match found {
                 Some(i) => {
