@@ -77,8 +77,7 @@
 //! A reader that cannot read a writer (a field without a default, types that neither match nor
 //! promote) is an [`AvroError::Incompatible`] naming the field; in registry mode, every message
 //! of that schema id fails with that reason. Registry schemas with `references` are resolved,
-//! each referenced subject version fetched once. apache-avro refuses schemas with a default
-//! on a `decimal` field, so such schemas cannot be used yet.
+//! each referenced subject version fetched once.
 //!
 //! # Example
 //! ```

@@ -18,6 +18,18 @@ use crate::logical;
 /// a length-prefixed string; renaming the logical type keeps the `fixed` (16 raw bytes) visible.
 const FIXED_UUID_MARKER: &str = "truthound.uuid-fixed16";
 
+/// Where [`mark_fixed_uuids`] moves the default of a `decimal` field: apache-avro 0.21 refuses
+/// valid decimal defaults (a string of bytes) when it parses a schema.
+const DECIMAL_DEFAULT: &str = "truthound.decimal-default";
+
+/// A field's default, wherever parsing left it.
+fn default_of(field: &apache_avro::schema::RecordField) -> Option<&serde_json::Value> {
+    field
+        .default
+        .as_ref()
+        .or_else(|| field.custom_attributes.get(DECIMAL_DEFAULT))
+}
+
 /// Where a compiled type sits in [`Compiled::nodes`].
 pub(crate) type NodeId = usize;
 
@@ -312,10 +324,21 @@ fn collect_names<'s>(schema: &'s Schema, ns: &Namespace, names: &mut NamesRef<'s
 }
 
 /// Renames the `uuid` logical type of every `{"type": "fixed", "size": 16}` object to
-/// [`FIXED_UUID_MARKER`], so that parsing keeps it a `fixed`.
+/// [`FIXED_UUID_MARKER`], so that parsing keeps it a `fixed`, and moves the default of every
+/// field of a `decimal` type to [`DECIMAL_DEFAULT`], so that parsing accepts it.
 fn mark_fixed_uuids(json: &mut serde_json::Value) {
     match json {
         serde_json::Value::Object(map) => {
+            let decimal_field = map.contains_key("name")
+                && map.contains_key("default")
+                && map
+                    .get("type")
+                    .and_then(|t| t.get("logicalType"))
+                    .and_then(|t| t.as_str())
+                    == Some("decimal");
+            if decimal_field && let Some(default) = map.remove("default") {
+                map.insert(DECIMAL_DEFAULT.into(), default);
+            }
             let is_fixed_uuid = map.get("type").and_then(|t| t.as_str()) == Some("fixed")
                 && map.get("size").and_then(serde_json::Value::as_u64) == Some(16)
                 && map.get("logicalType").and_then(|t| t.as_str()) == Some("uuid");
@@ -701,7 +724,7 @@ impl<'s> Resolver<'s> {
         }
         let mut defaults = Vec::new();
         for (field, _) in reader.fields.iter().zip(&matched).filter(|(_, m)| !**m) {
-            let Some(default) = &field.default else {
+            let Some(default) = default_of(field) else {
                 return Err(Mismatch::incompatible(format!(
                     "the reader's field `{}` of record `{}` is not in the writer's schema and \
                      has no default",
@@ -900,7 +923,7 @@ impl<'s> Resolver<'s> {
                 for field in &record.fields {
                     let value = entries
                         .get(&field.name)
-                        .or(field.default.as_ref())
+                        .or_else(|| default_of(field))
                         .ok_or_else(|| format!("it has no value for field `{}`", field.name))?;
                     out.push(Event::Key(field.name.as_str().into()));
                     self.default_events(value, &field.schema, &ns, side, out, depth + 1)?;

@@ -144,7 +144,9 @@ fn defaults_of_logical_types_are_typed_events() {
             "default": -1},
            {"name": "day", "type": {"type": "int", "logicalType": "date"}, "default": 0},
            {"name": "clock", "type": {"type": "int", "logicalType": "time-millis"},
-            "default": 1000}"#,
+            "default": 1000},
+           {"name": "price", "type": {"type": "bytes", "logicalType": "decimal",
+            "precision": 5, "scale": 2}, "default": "\u00ff\u0085"}"#,
     );
     let schema = Schema::parse_str(&writer).unwrap();
     let datum =
@@ -160,6 +162,7 @@ fn defaults_of_logical_types_are_typed_events() {
             "timestamp -1 us utc=false",
             "date 0",
             "time 1000 ms",
+            "decimal -123 5 2",
         ]
     );
 }
@@ -415,4 +418,38 @@ fn a_projection_skips_values_without_reporting_them() {
     let mut keep = Keep::default();
     deserializer.deserialize_into(&datum, &mut keep).unwrap();
     assert_eq!(keep.events, ["{", "drop:", "keep:", "42", "also:", "}"]);
+}
+
+mod hostile {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A writer and reader pair touching every resolution rule: skipped containers, defaults,
+    /// promotions, enum defaults, unions with an unreadable branch, recursion.
+    const WRITER: &str = r#"{"type": "record", "name": "W", "fields": [
+        {"name": "a", "type": "int"},
+        {"name": "gone", "type": {"type": "map", "values": {"type": "array", "items": "W"}}},
+        {"name": "e", "type": {"type": "enum", "name": "E", "symbols": ["X", "Y", "Z"]}},
+        {"name": "u", "type": ["null", "long", "boolean", "string"]},
+        {"name": "next", "type": ["null", "W"]}]}"#;
+    const READER: &str = r#"{"type": "record", "name": "W", "fields": [
+        {"name": "a", "type": "double"},
+        {"name": "e", "type": {"type": "enum", "name": "E", "symbols": ["Y", "X", "O"],
+         "default": "O"}},
+        {"name": "u", "type": ["null", "float", "bytes"]},
+        {"name": "next", "type": ["null", "W"]},
+        {"name": "d", "type": {"type": "map", "values": "long"}, "default": {"k": 1}}]}"#;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Whatever the bytes, resolution-driven decoding returns, without panicking.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let deserializer =
+                AvroDeserializer::from_writer_and_reader_json(WRITER, READER).unwrap();
+            let _ = deserializer.deserialize(&bytes);
+        }
+    }
 }
