@@ -135,12 +135,37 @@ def test_configuration_has_every_field_and_default(broker):  # type: ignore[no-u
         ("security_protocol", "TLS", "security_protocol"),
         ("partition", -1, "partition"),
         ("topic", "", "topic"),
+        ("avro_reader_schema", "latest", "needs schema_registry_url"),
+        ("schema_registry_subject", "s", "schema_registry_url is not"),
     ],
 )
 def test_invalid_fields_are_value_errors_naming_the_field(field, value, named):  # type: ignore[no-untyped-def]
     kwargs = {"bootstrap_servers": "localhost:9092", "topic": "t", field: value}
     with pytest.raises(ValueError, match=named):
         KafkaDataSourceConfig(**kwargs)
+
+
+def test_an_avro_reader_schema_is_a_dict_or_json_and_must_fit_the_writer():  # type: ignore[no-untyped-def]
+    writer = {"type": "record", "name": "U", "fields": [{"name": "id", "type": "int"}]}
+    fits = {
+        "type": "record",
+        "name": "U",
+        "fields": [
+            {"name": "id", "type": "long"},
+            {"name": "country", "type": "string", "default": "xx"},
+        ],
+    }
+    base = {"bootstrap_servers": "localhost:9092", "topic": "t", "deserializer_type": "avro"}
+    KafkaDataSource(KafkaDataSourceConfig(**base, avro_schema=writer, avro_reader_schema=fits))
+    needs_email = {
+        "type": "record",
+        "name": "U",
+        "fields": [{"name": "id", "type": "long"}, {"name": "email", "type": "string"}],
+    }
+    with pytest.raises(ValueError, match="the reader's field `email` of record `U`"):
+        KafkaDataSource(
+            KafkaDataSourceConfig(**base, avro_schema=writer, avro_reader_schema=needs_email)
+        )
 
 
 # ## Authentication (SASL/PLAIN, SASL/SCRAM, SSL/TLS): configurations that validate

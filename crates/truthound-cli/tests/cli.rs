@@ -834,3 +834,61 @@ fn schema_registry_credentials_come_from_flags_files_and_the_environment() {
     );
     assert_eq!(output.status.code(), Some(2));
 }
+
+#[test]
+fn avro_reader_schema_reads_values_as_that_schema() {
+    // base64("SRKEY:pw")
+    let registry = registry_with_basic_auth("U1JLRVk6cHc=");
+    let topic = framed_avro_topic();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.ndjson");
+    let reader = write(
+        dir.path(),
+        "reader.avsc",
+        r#"{"type": "record", "name": "UserEvent", "fields": [
+            {"name": "user_id", "type": "double"},
+            {"name": "country", "type": "string", "default": "xx"}]}"#,
+    );
+    let snapshot = |reader: &str| {
+        truthound()
+            .args(["snapshot", &url(&topic), "--format", "avro"])
+            .args([
+                "--schema-registry",
+                &registry,
+                "--schema-registry-user",
+                "SRKEY",
+            ])
+            .args(["--avro-reader-schema", reader])
+            .env("TRUTHOUND_SCHEMA_REGISTRY_PASSWORD", "pw")
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let output = snapshot(&reader);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rows: Vec<Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // `user_id` widened, `action` left out, `country` from its default.
+    assert_eq!(
+        rows,
+        (0..3)
+            .map(|i| json!({"_kafka_key": null, "user_id": f64::from(i), "country": "xx"}))
+            .collect::<Vec<_>>()
+    );
+
+    let output = snapshot(&dir.path().join("missing.avsc").display().to_string());
+    assert_eq!(output.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("cannot read the Avro reader schema") && err.contains("missing.avsc"),
+        "{err}"
+    );
+}
