@@ -68,8 +68,9 @@ pub struct RegistryBuilder {
 enum ReaderChoice {
     /// Each payload as its writer schema says.
     Writer,
-    /// The latest version of this subject, looked up once.
-    Latest(String),
+    /// The latest version of this subject, looked up once; `required`: a missing subject fails
+    /// the messages instead of reading them as written.
+    Latest { subject: String, required: bool },
     /// This schema's JSON text.
     Given(String),
 }
@@ -93,11 +94,27 @@ impl RegistryBuilder {
     /// `long`, `float` or `double`, and so on) are widened.
     ///
     /// The version is looked up once, with the first message. When the registry has no such
-    /// subject (other subject naming strategies), payloads are read as written. Without this
-    /// or [`with_reader_schema_json`](Self::with_reader_schema_json), payloads are read as
-    /// written: a topic whose schema evolved yields each message with its own writer's fields.
+    /// subject, every message fails with a reason naming it; see
+    /// [`with_reader_subject_if_present`](Self::with_reader_subject_if_present). Without a
+    /// reader subject or [`with_reader_schema_json`](Self::with_reader_schema_json), payloads
+    /// are read as written: a topic whose schema evolved yields each message with its own
+    /// writer's fields.
     pub fn with_reader_subject(mut self, subject: impl Into<String>) -> Self {
-        self.reader = ReaderChoice::Latest(subject.into());
+        self.reader = ReaderChoice::Latest {
+            subject: subject.into(),
+            required: true,
+        };
+        self
+    }
+
+    /// As [`with_reader_subject`](Self::with_reader_subject), but when the registry has no
+    /// such subject (HTTP 404: the topic's schemas are registered under other subject names),
+    /// payloads are read as written.
+    pub fn with_reader_subject_if_present(mut self, subject: impl Into<String>) -> Self {
+        self.reader = ReaderChoice::Latest {
+            subject: subject.into(),
+            required: false,
+        };
         self
     }
 
@@ -160,8 +177,9 @@ impl RegistryBuilder {
         let base = check_url(&self.url)?;
         let reader = match &self.reader {
             ReaderChoice::Writer => Reader::Writer,
-            ReaderChoice::Latest(subject) => Reader::Latest {
+            ReaderChoice::Latest { subject, required } => Reader::Latest {
                 subject: subject.clone(),
+                required: *required,
                 found: OnceLock::new(),
             },
             ReaderChoice::Given(json) => Reader::Given(Arc::new(ReaderSchema {
@@ -392,6 +410,7 @@ enum Reader {
     /// subject.
     Latest {
         subject: String,
+        required: bool,
         found: OnceLock<Option<Arc<ReaderSchema>>>,
     },
     /// A schema given by the user.
@@ -432,12 +451,14 @@ impl Registry {
                     self.scrub(format!("could not read schema id {id}: {reason}"))
                 })?;
                 Compiled::resolve(&writer, reader.as_ref().map(|r| &r.parsed)).map_err(|e| {
-                    match &reader {
-                        Some(reader) => {
-                            format!("schema id {id} cannot be read as {}: {e}", reader.label)
-                        }
+                    self.scrub(match &reader {
+                        Some(reader) => format!(
+                            "schema id {id} cannot be read as {}: {e} (without a reader \
+                             schema, messages are read as written)",
+                            reader.label
+                        ),
                         None => format!("schema id {id} cannot be decoded: {e}"),
-                    }
+                    })
                 })
             });
         match compiled {
@@ -471,7 +492,11 @@ impl Registry {
         match &self.reader {
             Reader::Writer => Ok(None),
             Reader::Given(schema) => Ok(Some(Arc::clone(schema))),
-            Reader::Latest { subject, found } => {
+            Reader::Latest {
+                subject,
+                required,
+                found,
+            } => {
                 if let Some(found) = found.get() {
                     return Ok(found.clone());
                 }
@@ -496,8 +521,8 @@ impl Registry {
                         Some(Arc::new(ReaderSchema { parsed, label }))
                     }
                     // No such subject: the topic's schemas are named some other way.
-                    Err(Fetch::NotFound(_)) => None,
-                    Err(Fetch::Failed(reason)) => {
+                    Err(Fetch::NotFound(_)) if !required => None,
+                    Err(Fetch::Failed(reason) | Fetch::NotFound(reason)) => {
                         return Err(format!(
                             "could not get the latest version of subject `{subject}` from \
                              {url}: {reason}"

@@ -583,6 +583,14 @@ impl<'s> Resolver<'s> {
         let (writer, wns) = self.deref(writer, wns, Side::Writer)?;
         let (reader, rns) = self.deref(reader, rns, side)?;
         if let Schema::Union(union) = writer {
+            // Read as written: each branch as itself, by position.
+            if side == Side::Writer && std::ptr::eq(writer, reader) {
+                let mut branches = Vec::with_capacity(union.variants().len());
+                for branch in union.variants() {
+                    branches.push(self.resolve(branch, &wns, branch, &wns, side)?);
+                }
+                return Ok(self.push(Node::Union(branches.into())));
+            }
             let mut readable = false;
             let mut branches = Vec::with_capacity(union.variants().len());
             for branch in union.variants() {
@@ -591,12 +599,23 @@ impl<'s> Resolver<'s> {
                         readable = true;
                         id
                     }
-                    Err(Mismatch::Incompatible(..)) if side == Side::Reader => {
-                        let reason = format!(
-                            "the writer's union branch {} cannot be read as the reader's {}",
-                            describe(branch),
-                            describe(reader)
-                        );
+                    Err(mismatch @ Mismatch::Incompatible(..)) if side == Side::Reader => {
+                        let (shown, _) = self.deref(branch, &wns, Side::Writer)?;
+                        let reason = match encoding(shown) {
+                            // A record's own reason says which field.
+                            Encoding::Record => format!(
+                                "the writer's union branch {} cannot be read as the reader's \
+                                 {}: {}",
+                                describe(shown),
+                                describe(reader),
+                                mismatch.reason()
+                            ),
+                            _ => format!(
+                                "the writer's union branch {} cannot be read as the reader's {}",
+                                describe(shown),
+                                describe(reader)
+                            ),
+                        };
                         self.push(Node::Scalar(Scalar::Unreadable(reason.into())))
                     }
                     Err(other) => return Err(other),
@@ -613,15 +632,21 @@ impl<'s> Resolver<'s> {
         }
         if let Schema::Union(union) = reader {
             let from = encoding(writer);
-            // The first branch of the same type, else the first the writer's type promotes to.
-            for exact in [true, false] {
+            let writer_full = name_of(writer).map(|n| n.fully_qualified_name(&wns));
+            // The first branch of the same type and full name, else of the same type and
+            // (unqualified or alias) name, else the first the writer's type promotes to.
+            for pass in 0..3 {
                 for branch in union.variants() {
                     let (branch, bns) = self.deref(branch, &rns, side)?;
                     let to = encoding(branch);
-                    let fits = if exact {
-                        from == to && names_match(writer, branch)
-                    } else {
-                        promotes(from, to)
+                    let fits = match pass {
+                        0 => {
+                            from == to
+                                && name_of(branch).map(|n| n.fully_qualified_name(&bns))
+                                    == writer_full
+                        }
+                        1 => from == to && names_match(writer, branch),
+                        _ => promotes(from, to),
                     };
                     if fits {
                         return self.resolve(writer, &wns, branch, &bns, side);
@@ -679,15 +704,46 @@ impl<'s> Resolver<'s> {
         // Reserved before the fields, so that the record can refer to itself.
         let id = self.push(Node::Scalar(Scalar::Null));
         self.memo.insert(key, id);
+        let fields = self.record_fields(writer, &wfull, reader, &rfull, side);
+        match fields {
+            Ok(record) => {
+                self.nodes[id] = Node::Record(Box::new(record));
+                Ok(id)
+            }
+            Err(e) => {
+                // Other references to this pair (in other union branches) fail when read.
+                self.nodes[id] = Node::Scalar(Scalar::Unreadable(e.reason().into()));
+                Err(e)
+            }
+        }
+    }
+
+    /// The fields of a record pair; see [`record`](Self::record).
+    fn record_fields(
+        &mut self,
+        writer: &'s RecordSchema,
+        wfull: &Name,
+        reader: &'s RecordSchema,
+        rfull: &Name,
+        side: Side,
+    ) -> Resolved<Record> {
         let mut matched = vec![false; reader.fields.len()];
         let mut fields = Vec::with_capacity(writer.fields.len());
         for field in &writer.fields {
-            let found = reader.fields.iter().position(|r| {
-                r.name == field.name
-                    || r.aliases
-                        .as_ref()
-                        .is_some_and(|aliases| aliases.contains(&field.name))
-            });
+            // The reader field of this name, else one that has it as an alias, not taken.
+            let found = reader
+                .fields
+                .iter()
+                .position(|r| r.name == field.name)
+                .or_else(|| {
+                    reader.fields.iter().enumerate().position(|(i, r)| {
+                        !matched[i]
+                            && r.aliases
+                                .as_ref()
+                                .is_some_and(|aliases| aliases.contains(&field.name))
+                    })
+                })
+                .filter(|i| !matched[*i]);
             let (name, node, skip) = match found {
                 Some(i) => {
                     matched[i] = true;
@@ -747,12 +803,11 @@ impl<'s> Resolver<'s> {
             defaults.push((Box::from(field.name.as_str()), events.into_boxed_slice()));
         }
         let reported = fields.iter().filter(|f| !f.skip).count() + defaults.len();
-        self.nodes[id] = Node::Record(Box::new(Record {
+        Ok(Record {
             fields: fields.into(),
             defaults: defaults.into(),
             reported,
-        }));
-        Ok(id)
+        })
     }
 
     /// A scalar pair: the same encoding (read as the reader's type, so that its logical type
@@ -857,7 +912,8 @@ impl<'s> Resolver<'s> {
             }
             Schema::Null if json.is_null() => Event::Null,
             Schema::Boolean => Event::Bool(json.as_bool().ok_or_else(wrong)?),
-            Schema::Int | Schema::Long => Event::I64(int()?),
+            Schema::Long => Event::I64(int()?),
+            Schema::Int => Event::I64(i64::from(i32::try_from(int()?).map_err(|_| wrong())?)),
             Schema::Date => Event::Date(i32::try_from(int()?).map_err(|_| wrong())?),
             Schema::TimeMillis => Event::Time(int()?, TimeUnit::Milliseconds),
             Schema::TimeMicros => Event::Time(int()?, TimeUnit::Microseconds),
@@ -871,7 +927,22 @@ impl<'s> Resolver<'s> {
             Schema::Float => Event::F64(f64::from(json.as_f64().ok_or_else(wrong)? as f32)),
             Schema::Double => Event::F64(json.as_f64().ok_or_else(wrong)?),
             Schema::String | Schema::Uuid => Event::Str(json.as_str().ok_or_else(wrong)?.into()),
-            Schema::Bytes | Schema::Fixed(_) => Event::Bytes(default_bytes(json)?.into()),
+            Schema::Fixed(fixed)
+                if fixed.attributes.get("logicalType").and_then(|t| t.as_str())
+                    == Some(FIXED_UUID_MARKER) =>
+            {
+                let bytes = <[u8; 16]>::try_from(default_bytes(json)?)
+                    .map_err(|_| format!("{json} is not 16 bytes"))?;
+                Event::Str(logical::uuid_text(&bytes).into())
+            }
+            Schema::Fixed(fixed) => {
+                let bytes = default_bytes(json)?;
+                if bytes.len() != fixed.size {
+                    return Err(format!("{json} is not {} bytes", fixed.size));
+                }
+                Event::Bytes(bytes.into())
+            }
+            Schema::Bytes => Event::Bytes(default_bytes(json)?.into()),
             Schema::Decimal(d) => {
                 let bytes = default_bytes(json)?;
                 match (
@@ -881,7 +952,12 @@ impl<'s> Resolver<'s> {
                     u8::try_from(d.scale),
                     logical::decimal_i128(&bytes),
                 ) {
-                    (Some(p), Ok(s), Some(v)) => Event::Decimal(v, p, s),
+                    (Some(p), Ok(s), Some(v)) => {
+                        if !truthound_streaming_core::temporal::fits_precision(v, p) {
+                            return Err(format!("{json} has more than {p} digits"));
+                        }
+                        Event::Decimal(v, p, s)
+                    }
                     _ => Event::Str(
                         logical::decimal_text(&bytes, i64::try_from(d.scale).unwrap_or(0))?.into(),
                     ),

@@ -892,7 +892,7 @@ fn without_a_reader_each_message_keeps_its_writer_fields() {
     assert_eq!(value.to_string(), r#"{"id":7,"nick":"ada","score":0.5}"#);
     // A subject the registry does not have (another naming strategy): read as written.
     let deserializer = AvroDeserializer::with_registry(&registry.url)
-        .with_reader_subject("club.Member")
+        .with_reader_subject_if_present("club.Member")
         .finish()
         .unwrap();
     let value = deserializer
@@ -902,6 +902,23 @@ fn without_a_reader_each_message_keeps_its_writer_fields() {
     assert_eq!(
         registry.requests_to("/subjects/club.Member/versions/latest"),
         1
+    );
+    // A subject asked for by name must exist.
+    let deserializer = AvroDeserializer::with_registry(&registry.url)
+        .with_reader_subject("club.Membr")
+        .finish()
+        .unwrap();
+    let err = deserializer
+        .deserialize(&framed(1, V1, member_v1(7, "ada", 0.5)))
+        .unwrap_err();
+    assert_eq!(
+        err.reason(),
+        format!(
+            "could not read schema id 1: could not get the latest version of subject \
+             `club.Membr` from {}/subjects/club.Membr/versions/latest: HTTP 404: Schema ? not \
+             found",
+            registry.url
+        )
     );
 }
 
@@ -922,7 +939,8 @@ fn a_given_reader_schema_is_used_and_incompatible_writers_fail_naming_the_field(
         err.reason(),
         "schema id 1 cannot be read as the given reader schema: the reader schema cannot read \
          the writer schema: the reader's field `email` of record `Member` is not in the \
-         writer's schema and has no default"
+         writer's schema and has no default (without a reader schema, messages are read as \
+         written)"
     );
     // The failure is remembered like a failed lookup: no second request.
     assert!(

@@ -420,6 +420,72 @@ fn a_projection_skips_values_without_reporting_them() {
     assert_eq!(keep.events, ["{", "drop:", "keep:", "42", "also:", "}"]);
 }
 
+#[test]
+fn a_record_pair_that_cannot_resolve_fails_every_branch_that_holds_it() {
+    let w = r#"{"type": "record", "name": "W", "fields": [{"name": "x", "type": "int"}]}"#;
+    let writer = record(&format!(
+        r#"{{"name": "a", "type": ["null", {w}]}}, {{"name": "b", "type": ["null", "W"]}}"#
+    ));
+    let reader = record(
+        r#"{"name": "a", "type": ["null", {"type": "record", "name": "W", "fields": [
+               {"name": "x", "type": "int"}, {"name": "z", "type": "int"}]}]},
+           {"name": "b", "type": ["null", "W"]}"#,
+    );
+    let inner = || Avro::Record(vec![("x".into(), Avro::Int(1))]);
+    let value = |a: Option<Avro>, b: Option<Avro>| {
+        let branch = |v: Option<Avro>| match v {
+            Some(v) => Avro::Union(1, Box::new(v)),
+            None => Avro::Union(0, Box::new(Avro::Null)),
+        };
+        Avro::Record(vec![("a".into(), branch(a)), ("b".into(), branch(b))])
+    };
+    assert_eq!(
+        read_as(&writer, &reader, value(None, None)).unwrap(),
+        r#"{"a":null,"b":null}"#
+    );
+    for datum in [value(Some(inner()), None), value(None, Some(inner()))] {
+        let err = read_as(&writer, &reader, datum).unwrap_err();
+        assert!(
+            err.contains("the reader's field `z` of record `W` is not in the writer's schema"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn union_branches_of_one_short_name_keep_their_own_types() {
+    let union = r#"[{"type": "fixed", "name": "F", "namespace": "a", "size": 2},
+                    {"type": "fixed", "name": "F", "namespace": "b", "size": 3}]"#;
+    let deserializer = AvroDeserializer::from_schema_json(union).unwrap();
+    // Branch 1 (b.F, 3 bytes), as written.
+    let value = deserializer.deserialize(&[2, 7, 8, 9]).unwrap();
+    assert_eq!(value.to_string(), "[7,8,9]");
+    // Read as itself through resolution, each branch finds its full name.
+    let value = read_as(
+        union,
+        union,
+        Avro::Union(0, Box::new(Avro::Fixed(2, vec![1, 2]))),
+    )
+    .unwrap();
+    assert_eq!(value, "[1,2]");
+}
+
+#[test]
+fn an_alias_is_not_used_twice() {
+    // A writer field and another aliased to the same reader field: the alias is not reused.
+    let writer = record(r#"{"name": "a", "type": "int"}, {"name": "b", "type": "int"}"#);
+    let reader = record(r#"{"name": "a", "aliases": ["b"], "type": "int"}"#);
+    assert_eq!(
+        read_as(
+            &writer,
+            &reader,
+            Avro::Record(vec![("a".into(), Avro::Int(1)), ("b".into(), Avro::Int(2))])
+        )
+        .unwrap(),
+        r#"{"a":1}"#
+    );
+}
+
 mod hostile {
     use proptest::prelude::*;
 

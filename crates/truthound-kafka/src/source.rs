@@ -149,12 +149,12 @@ fn avro_deserializer(config: &KafkaDataSourceConfig) -> Result<Arc<dyn MessageDe
             registry = registry.with_ca_file(path);
         }
         registry = match config.avro_reader_schema.as_deref().map(str::trim) {
-            None | Some("latest") => registry.with_reader_subject(
-                config
-                    .schema_registry_subject
-                    .clone()
-                    .unwrap_or_else(|| format!("{}-value", config.topic)),
-            ),
+            // A subject named in the configuration must exist; the default one may not (other
+            // subject naming strategies), and then messages are read as written.
+            None | Some("latest") => match &config.schema_registry_subject {
+                Some(subject) => registry.with_reader_subject(subject.clone()),
+                None => registry.with_reader_subject_if_present(format!("{}-value", config.topic)),
+            },
             Some("writer") => registry,
             Some(json) => registry.with_reader_schema_json(json),
         };
