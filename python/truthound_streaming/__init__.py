@@ -144,7 +144,8 @@ class KafkaDataSourceConfig(StreamingDataSourceConfig):
     ``avro_reader_schema`` (what Avro values are read as: ``"latest"``, the default with the
     registry, the latest version of ``schema_registry_subject``, by default ``TOPIC-value``;
     ``"writer"``, each message as written; or a reader schema, dict or JSON), and the schema
-    registry's ``schema_registry_*`` settings.
+    registry's ``schema_registry_*`` settings; for ``deserializer_type="protobuf"``,
+    ``protobuf_schema`` (the ``.proto`` text) and ``protobuf_message`` (the message type).
     """
 
     # Connection
@@ -174,6 +175,10 @@ class KafkaDataSourceConfig(StreamingDataSourceConfig):
     avro_reader_schema: Optional[Union[str, Dict[str, Any]]] = None
     schema_registry_url: Optional[str] = None
     schema_registry_subject: Optional[str] = None
+
+    # Protobuf
+    protobuf_schema: Optional[str] = None
+    protobuf_message: Optional[str] = None
     schema_registry_username: Optional[str] = None
     schema_registry_password: Optional[str] = dataclasses.field(default=None, repr=False)
     schema_registry_ssl_cafile: Optional[str] = None

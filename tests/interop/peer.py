@@ -4,7 +4,7 @@
     peer.py consume BROKER TOPIC COUNT                    # prints every record as a JSON line
     peer.py produce-registry BROKER TOPIC REGISTRY KIND COUNT PARTITIONS
         # writes COUNT records with confluent-kafka's schema-registry serializers; KIND is
-        # avro-evolving, avro-logical or json (see `registry_values` for what each writes)
+        # avro-evolving, avro-logical, json or protobuf (see `registry_values` for each)
 
 The reference records are defined by `reference(i)` here and by `reference_record` in
 tests/tests/interop.rs: the two must agree.
@@ -180,6 +180,56 @@ READING = {
 }
 
 
+# The protobuf message that `protobuf_reading_class` builds, as the .proto text the reader is
+# given (tests/tests/registry_serializers.rs holds the same text).
+READING_PROTO = """syntax = "proto3";
+package iot;
+import "google/protobuf/timestamp.proto";
+message Reading {
+  enum Status { OK = 0; FAULT = 1; }
+  string sensor = 1;
+  double celsius = 2;
+  repeated string tags = 3;
+  google.protobuf.Timestamp at = 4;
+  Status status = 5;
+  map<string, int32> counts = 6;
+}
+"""
+
+
+def protobuf_reading_class():
+    """iot.Reading as a message class of Google's protobuf runtime, built from descriptors (no
+    protoc): what generated code would give the serializer."""
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, timestamp_pb2
+
+    F = descriptor_pb2.FieldDescriptorProto
+    file = descriptor_pb2.FileDescriptorProto(
+        name="iot/reading.proto", package="iot", syntax="proto3",
+        dependency=["google/protobuf/timestamp.proto"],
+    )
+    m = file.message_type.add(name="Reading")
+    status = m.enum_type.add(name="Status")
+    status.value.add(name="OK", number=0)
+    status.value.add(name="FAULT", number=1)
+    entry = m.nested_type.add(name="CountsEntry")
+    entry.options.map_entry = True
+    entry.field.add(name="key", number=1, type=F.TYPE_STRING, label=F.LABEL_OPTIONAL, json_name="key")
+    entry.field.add(name="value", number=2, type=F.TYPE_INT32, label=F.LABEL_OPTIONAL, json_name="value")
+    m.field.add(name="sensor", number=1, type=F.TYPE_STRING, label=F.LABEL_OPTIONAL)
+    m.field.add(name="celsius", number=2, type=F.TYPE_DOUBLE, label=F.LABEL_OPTIONAL)
+    m.field.add(name="tags", number=3, type=F.TYPE_STRING, label=F.LABEL_REPEATED)
+    m.field.add(name="at", number=4, type=F.TYPE_MESSAGE, label=F.LABEL_OPTIONAL,
+                type_name=".google.protobuf.Timestamp")
+    m.field.add(name="status", number=5, type=F.TYPE_ENUM, label=F.LABEL_OPTIONAL,
+                type_name=".iot.Reading.Status")
+    m.field.add(name="counts", number=6, type=F.TYPE_MESSAGE, label=F.LABEL_REPEATED,
+                type_name=".iot.Reading.CountsEntry")
+    pool = descriptor_pool.DescriptorPool()
+    pool.AddSerializedFile(timestamp_pb2.DESCRIPTOR.serialized_pb)
+    pool.Add(file)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName("iot.Reading"))
+
+
 def registry_values(kind, count):
     """(schema, value) for each record of KIND."""
     import datetime
@@ -223,6 +273,16 @@ def registry_values(kind, count):
         names = [f["name"] for f in EDGES["fields"]]
         for i in range(count):
             yield EDGES, dict(zip(names, rows[i % len(rows)]))
+    elif kind == "protobuf":
+        reading = protobuf_reading_class()
+        for i in range(count):
+            r = reading(sensor=f"s{i % 4}", celsius=i / 4, tags=[f"t{j}" for j in range(i % 3)],
+                        status=i % 2)
+            r.at.seconds = 1_700_000_000 + i
+            r.at.nanos = i * 1000
+            for j in range(i % 2):
+                r.counts[f"c{j}"] = i
+            yield reading, r
     elif kind == "json":
         for i in range(count):
             yield READING, {"sensor": f"s{i % 4}", "celsius": i / 4, "ok": i % 3 != 0}
@@ -238,9 +298,13 @@ def produce_registry(broker, topic, registry, kind, count, partitions):
     serializers = {}
 
     def serializer(schema):
-        key = json.dumps(schema, sort_keys=True)
+        key = repr(schema) if kind == "protobuf" else json.dumps(schema, sort_keys=True)
         if key not in serializers:
-            if kind == "json":
+            if kind == "protobuf":
+                from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
+
+                serializers[key] = ProtobufSerializer(schema, client, {"use.deprecated.format": False})
+            elif kind == "json":
                 from confluent_kafka.schema_registry.json_schema import JSONSerializer
 
                 serializers[key] = JSONSerializer(json.dumps(schema), client)

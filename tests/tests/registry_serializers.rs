@@ -1,5 +1,6 @@
 //! Topics written by confluent-kafka's schema-registry serializers (`AvroSerializer`,
-//! `JSONSerializer`, with fastavro and jsonschema in the interop peer's virtualenv), against
+//! `JSONSerializer`, `ProtobufSerializer`, with fastavro, jsonschema and protobuf in the interop
+//! peer's virtualenv), against
 //! a registry inside the test that speaks the Confluent REST API, read by KafkaDataSource.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -258,4 +259,74 @@ async fn registry_framed_json_from_the_json_serializer() {
         );
         assert_eq!(cell(&df, "ok", row), (i % 3 != 0).to_string());
     }
+}
+
+/// The message `peer.py` builds for the `protobuf` kind, as `.proto` text.
+const READING_PROTO: &str = r#"syntax = "proto3";
+package iot;
+import "google/protobuf/timestamp.proto";
+message Reading {
+  enum Status { OK = 0; FAULT = 1; }
+  string sensor = 1;
+  double celsius = 2;
+  repeated string tags = 3;
+  google.protobuf.Timestamp at = 4;
+  Status status = 5;
+  map<string, int32> counts = 6;
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn confluent_framed_protobuf_from_the_protobuf_serializer() {
+    let registry = ConfluentRegistry::start();
+    let count = 30;
+    let topic = produced(&registry, "protobuf", count).await;
+    let df = read(
+        KafkaDataSourceConfig::new(broker_address(), &topic)
+            .with_deserializer_type(DeserializerType::Protobuf)
+            .with_protobuf_schema(READING_PROTO, None::<String>)
+            .with_include_key(false),
+    )
+    .await;
+    assert_eq!(
+        names(&df),
+        ["sensor", "celsius", "tags", "at", "status", "counts"]
+    );
+    assert_eq!(
+        df.column("at").unwrap().dtype(),
+        &DataType::Datetime(TimeUnit::Nanoseconds, Some(TimeZone::UTC))
+    );
+    assert_eq!(df.height(), count);
+    for (row, i) in snapshot_order(count).into_iter().enumerate() {
+        assert_eq!(cell(&df, "sensor", row), format!("s{}", i % 4));
+        assert_eq!(
+            df.column("celsius")
+                .unwrap()
+                .get(row)
+                .unwrap()
+                .extract::<f64>(),
+            Some(i as f64 / 4.0)
+        );
+        let tags: Vec<String> = (0..i % 3).map(|j| format!("\"t{j}\"")).collect();
+        assert_eq!(cell(&df, "tags", row), format!("[{}]", tags.join(", ")));
+        let at = match df.column("at").unwrap().get(row).unwrap() {
+            AnyValue::Datetime(ns, _, _) => ns,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            at,
+            (1_700_000_000 + i as i64) * 1_000_000_000 + i as i64 * 1000
+        );
+        assert_eq!(cell(&df, "status", row), ["OK", "FAULT"][i % 2]);
+    }
+    // A map field is a struct of its keys: `c0` where the message had it, null elsewhere.
+    let first_with = snapshot_order(count)
+        .iter()
+        .position(|i| i % 2 == 1)
+        .unwrap();
+    let counts = cell(&df, "counts", first_with);
+    assert!(
+        counts.contains(&snapshot_order(count)[first_with].to_string()),
+        "{counts}"
+    );
 }

@@ -13,9 +13,9 @@ use crate::util;
 /// The pinned `confluent-kafka` release; its wheels bundle librdkafka of the same version.
 pub(crate) const CONFLUENT_KAFKA_VERSION: &str = "2.16.1";
 
-/// Its extras the tests use: the schema registry client and its Avro (fastavro) and JSON
-/// Schema (jsonschema) serializers.
-const CONFLUENT_KAFKA_EXTRAS: &str = "avro,json,schemaregistry";
+/// Its extras the tests use: the schema registry client and its Avro (fastavro), JSON Schema
+/// (jsonschema) and Protobuf (protobuf) serializers.
+const CONFLUENT_KAFKA_EXTRAS: &str = "avro,json,protobuf,schemaregistry";
 
 /// The Python Polars that `cargo xtask bench peers` installs for its Python peer.
 pub(crate) const POLARS_VERSION: &str = "1.44.2";
@@ -100,9 +100,9 @@ fn installed_versions(python: &std::path::Path) -> Option<String> {
     let output = Command::new(python)
         .args([
             "-c",
-            // The serializers import their extras (fastavro, jsonschema, httpx).
+            // The serializers import their extras (fastavro, jsonschema, protobuf, httpx).
             "import confluent_kafka as c; import confluent_kafka.schema_registry.avro, \
-             confluent_kafka.schema_registry.json_schema; \
+             confluent_kafka.schema_registry.json_schema, confluent_kafka.schema_registry.protobuf; \
              print(c.__version__, c.libversion()[0])",
         ])
         .output()

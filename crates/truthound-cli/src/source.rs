@@ -22,6 +22,8 @@ pub(crate) enum ValueFormat {
     Json,
     /// Avro: with --avro-schema (raw datums) or --schema-registry (Confluent framing).
     Avro,
+    /// Protocol Buffers: with --protobuf-schema (raw or Confluent-framed messages).
+    Protobuf,
     /// UTF-8 text: one `value` column.
     String,
     /// Raw bytes: one `value` column.
@@ -139,6 +141,12 @@ pub(crate) struct SourceArgs {
     /// Avro writer schema (a JSON file) for --format avro with raw Avro values.
     #[arg(long, value_name = "FILE")]
     pub(crate) avro_schema: Option<PathBuf>,
+    /// The .proto schema (a file) for --format protobuf; it may import the well-known types.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) protobuf_schema: Option<PathBuf>,
+    /// The message type of --format protobuf values (default: the schema's first message).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) protobuf_message: Option<String>,
     /// What Avro values are read as: `latest` (the default with --schema-registry: the latest
     /// version of the subject, so that every message has its fields), `writer` (each message
     /// as its own writer schema), or a reader schema (a JSON file).
@@ -243,6 +251,7 @@ impl SourceArgs {
             .with_deserializer_type(match self.format {
                 ValueFormat::Json => DeserializerType::Json,
                 ValueFormat::Avro => DeserializerType::Avro,
+                ValueFormat::Protobuf => DeserializerType::Protobuf,
                 ValueFormat::String => DeserializerType::String,
                 ValueFormat::Bytes => DeserializerType::Bytes,
             });
@@ -272,6 +281,13 @@ impl SourceArgs {
             let schema = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read the Avro schema {}", path.display()))?;
             config = config.with_avro_schema(schema);
+        }
+        if let Some(path) = &self.protobuf_schema {
+            let proto = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the Protobuf schema {}", path.display()))?;
+            config = config.with_protobuf_schema(proto, self.protobuf_message.clone());
+        } else if let Some(message) = &self.protobuf_message {
+            config.protobuf_message = Some(message.clone());
         }
         match self.avro_reader_schema.as_deref() {
             None => {}

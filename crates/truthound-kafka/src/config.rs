@@ -76,6 +76,12 @@ pub struct KafkaDataSourceConfig {
     pub isolation_level: IsolationLevel,
     /// Writer schema (JSON) for `deserializer_type = avro` with raw datums.
     pub avro_schema: Option<String>,
+    /// The `.proto` schema (its text) for `deserializer_type = protobuf`; it may import the
+    /// well-known types (`google/protobuf/*.proto`).
+    pub protobuf_schema: Option<String>,
+    /// The message type of the values (`shop.Order`, or a plain name that is unique); `None`:
+    /// the first message of the schema. Confluent-framed values say their own type.
+    pub protobuf_message: Option<String>,
     /// What Avro values are read as, by Avro's schema resolution (defaults fill fields a
     /// writer lacks, fields the reader lacks are left out, `int` widens to `long` and so on):
     /// - `None` (the default): with the schema registry, the latest version of
@@ -147,6 +153,8 @@ impl KafkaDataSourceConfig {
             avro_schema: None,
             avro_reader_schema: None,
             schema_registry_subject: None,
+            protobuf_schema: None,
+            protobuf_message: None,
             schema_registry_url: None,
             schema_registry_username: None,
             schema_registry_password: None,
@@ -297,6 +305,18 @@ impl KafkaDataSourceConfig {
     #[must_use]
     pub fn with_avro_reader_schema(mut self, reader: impl Into<String>) -> Self {
         self.avro_reader_schema = Some(reader.into());
+        self
+    }
+
+    /// Sets the `.proto` schema (text) and, optionally, the message type of Protobuf values.
+    #[must_use]
+    pub fn with_protobuf_schema(
+        mut self,
+        proto: impl Into<String>,
+        message: Option<impl Into<String>>,
+    ) -> Self {
+        self.protobuf_schema = Some(proto.into());
+        self.protobuf_message = message.map(Into::into);
         self
     }
 
@@ -523,6 +543,15 @@ impl KafkaDataSourceConfig {
                         .into(),
                 );
             }
+        }
+        if self.streaming.deserializer_type == DeserializerType::Protobuf
+            && self.protobuf_schema.is_none()
+        {
+            return bad(
+                "deserializer_type protobuf needs protobuf_schema (the .proto text; in the CLI, \
+                 --protobuf-schema FILE)"
+                    .into(),
+            );
         }
         if self.streaming.deserializer_type == DeserializerType::Avro
             && self.avro_schema.is_none()
@@ -786,6 +815,10 @@ impl KafkaDataSourceConfig {
                 }
                 "schema_registry_ssl_cafile" => self.with_schema_registry_ssl_cafile(v),
                 "schema_registry_subject" => self.with_schema_registry_subject(v),
+                "protobuf_message" => {
+                    self.protobuf_message = Some(v.to_owned());
+                    self
+                }
                 "avro_reader_schema" => self.with_avro_reader_schema(v),
                 "on_malformed" => self.with_on_malformed(parse_err(v.parse())?),
                 secret if is_secret_option(secret) => {

@@ -112,6 +112,7 @@ fn deserializer_for(config: &KafkaDataSourceConfig) -> Result<Arc<dyn MessageDes
         DeserializerType::String => Arc::new(truthound_json::StringDeserializer::new()),
         DeserializerType::Bytes => Arc::new(truthound_json::BytesDeserializer::new()),
         DeserializerType::Avro => avro_deserializer(config)?,
+        DeserializerType::Protobuf => protobuf_deserializer(config)?,
         #[allow(unreachable_patterns)]
         other => {
             return Err(KafkaDataSourceError::Unsupported(format!(
@@ -173,6 +174,26 @@ fn avro_deserializer(config: &KafkaDataSourceConfig) -> Result<Arc<dyn MessageDe
             }
         }
         .map_err(invalid)?,
+    ))
+}
+
+/// The Protobuf deserializer of the configured `.proto` schema and message type.
+#[cfg(feature = "protobuf")]
+fn protobuf_deserializer(config: &KafkaDataSourceConfig) -> Result<Arc<dyn MessageDeserializer>> {
+    let proto = config.protobuf_schema.as_deref().ok_or_else(|| {
+        KafkaDataSourceError::InvalidConfig(
+            "deserializer_type protobuf needs protobuf_schema".into(),
+        )
+    })?;
+    truthound_protobuf::ProtobufDeserializer::from_proto(proto, config.protobuf_message.as_deref())
+        .map(|d| Arc::new(d) as Arc<dyn MessageDeserializer>)
+        .map_err(|e| KafkaDataSourceError::InvalidConfig(e.to_string()))
+}
+
+#[cfg(not(feature = "protobuf"))]
+fn protobuf_deserializer(_: &KafkaDataSourceConfig) -> Result<Arc<dyn MessageDeserializer>> {
+    Err(KafkaDataSourceError::Unsupported(
+        "deserializer_type protobuf needs the `protobuf` feature: enable it on truthound-kafka (or the truthound facade)".into(),
     ))
 }
 

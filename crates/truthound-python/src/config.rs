@@ -13,13 +13,14 @@ use secrecy::SecretString;
 use truthound_kafka::KafkaDataSourceConfig;
 
 /// Fields set directly rather than as options.
-const DIRECT: [&str; 8] = [
+const DIRECT: [&str; 9] = [
     "bootstrap_servers",
     "topic",
     "sasl_password",
     "schema_registry_password",
     "avro_schema",
     "avro_reader_schema",
+    "protobuf_schema",
     "client_id",
     "connect_timeout",
 ];
@@ -110,6 +111,9 @@ pub(crate) fn build(fields: &Bound<'_, PyDict>) -> PyResult<KafkaDataSourceConfi
     }
     if let Some(json) = schema_json(fields, "avro_reader_schema")? {
         config = config.with_avro_reader_schema(json);
+    }
+    if let Some(proto) = fields.get_item("protobuf_schema")?.filter(|p| !p.is_none()) {
+        config.protobuf_schema = Some(proto.extract::<String>()?);
     }
     config.validate().map_err(crate::errors::kafka)?;
     Ok(config)

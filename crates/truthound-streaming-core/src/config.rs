@@ -69,6 +69,8 @@ pub enum DeserializerType {
     Json,
     /// Apache Avro (needs an Avro deserializer crate).
     Avro,
+    /// Protocol Buffers (needs a Protobuf deserializer crate).
+    Protobuf,
     /// UTF-8 text: one `Utf8` column named `value`.
     ///
     /// Deviation from the Python library, where `"string"` was an alias of the JSON deserializer.
@@ -142,7 +144,7 @@ macro_rules! named_enum {
 
 named_enum!(AutoOffsetReset, "auto_offset_reset", [Earliest => "earliest", Latest => "latest"]);
 named_enum!(DeserializerType, "deserializer_type", [
-    Json => "json", Avro => "avro", String => "string", Bytes => "bytes",
+    Json => "json", Avro => "avro", Protobuf => "protobuf", String => "string", Bytes => "bytes",
 ]);
 named_enum!(KeyDeserializer, "key_deserializer", [
     Json => "json", String => "string", Bytes => "bytes",

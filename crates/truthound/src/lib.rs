@@ -52,6 +52,8 @@ pub use truthound_kafka as kafka;
 pub use truthound_kafka_client as client;
 #[cfg(feature = "polars")]
 pub use truthound_polars as polars;
+#[cfg(feature = "protobuf")]
+pub use truthound_protobuf as protobuf;
 
 pub mod datasources;
 
