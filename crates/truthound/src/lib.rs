@@ -28,13 +28,14 @@
 //! - `checks` (default): [`check()`](crate::check()) and the [`checks`] crate: validators and
 //!   per-column rules over a frame, evaluated in one pass, with a report.
 //! - `avro`: the Avro deserializer (raw datums, or a schema registry).
+//! - `protobuf`: the Protobuf deserializer (a `.proto` schema, raw or Confluent-framed messages).
 //!
 //! # Layout
 //! - [`datasources`]: the spec's module paths: `streaming` and the `from_kafka` factory.
 //! - [`prelude`]: the traits a program needs in scope.
 //! - [`check()`]: the spec's `th.check(df, ...)` (feature `checks`).
 //! - Short names of the sub-crates: [`core`], `kafka`, `client`, `json`, `polars`, `checks`,
-//!   `avro`.
+//!   `avro`, `protobuf`.
 
 pub use truthound_streaming_core as core;
 
