@@ -892,3 +892,82 @@ fn avro_reader_schema_reads_values_as_that_schema() {
         "{err}"
     );
 }
+
+#[test]
+fn protobuf_values_with_a_proto_file() {
+    let topic = unique_topic("cli-protobuf");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = KafkaClient::connect(ClientConfig::new([broker_address()]))
+            .await
+            .unwrap();
+        client.create_topic(&topic, 1, 1).await.unwrap();
+        // Reading{sensor = "s<i>" (field 1), level = i (field 2)}, the second one framed as
+        // Confluent's ProtobufSerializer writes (magic byte, schema id 9, index path [0]).
+        let records = (0..3u8)
+            .map(|i| {
+                let mut payload = if i == 1 {
+                    vec![0, 0, 0, 0, 9, 0]
+                } else {
+                    Vec::new()
+                };
+                payload.extend([0x0a, 2, b's', b'0' + i, 0x10, i]);
+                ProduceRecord::new(Bytes::from(payload))
+            })
+            .collect();
+        client
+            .produce(&topic, 0, records, ProduceOptions::default())
+            .await
+            .unwrap();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let proto = write(
+        dir.path(),
+        "reading.proto",
+        "syntax = \"proto3\"; message Reading { string sensor = 1; int64 level = 2; }",
+    );
+    let out = dir.path().join("out.ndjson");
+    let output = truthound()
+        .args(["snapshot", &url(&topic), "--format", "protobuf"])
+        .args(["--protobuf-schema", &proto])
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rows: Vec<Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        rows,
+        (0..3)
+            .map(|i| json!({"sensor": format!("s{i}"), "level": i, "_kafka_key": null}))
+            .collect::<Vec<_>>()
+    );
+    // A message name the schema does not have: exit 2, naming the ones it has.
+    let output = truthound()
+        .args(["schema", &url(&topic), "--format", "protobuf"])
+        .args(["--protobuf-schema", &proto, "--protobuf-message", "Nope"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("has no message \"Nope\"; it has: Reading"),
+        "{err}"
+    );
+    // --format protobuf without a schema.
+    let output = truthound()
+        .args(["schema", &url(&topic), "--format", "protobuf"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("--protobuf-schema FILE"), "{err}");
+}
