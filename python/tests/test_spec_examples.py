@@ -137,6 +137,7 @@ def test_configuration_has_every_field_and_default(broker):  # type: ignore[no-u
         ("topic", "", "topic"),
         ("avro_reader_schema", "latest", "needs schema_registry_url"),
         ("schema_registry_subject", "s", "schema_registry_url is not"),
+        ("deserializer_type", "protobuf", "needs protobuf_schema"),
     ],
 )
 def test_invalid_fields_are_value_errors_naming_the_field(field, value, named):  # type: ignore[no-untyped-def]
@@ -166,6 +167,15 @@ def test_an_avro_reader_schema_is_a_dict_or_json_and_must_fit_the_writer():  # t
         KafkaDataSource(
             KafkaDataSourceConfig(**base, avro_schema=writer, avro_reader_schema=needs_email)
         )
+
+
+def test_a_protobuf_schema_and_message_are_checked_when_the_source_is_made():  # type: ignore[no-untyped-def]
+    base = {"bootstrap_servers": "localhost:9092", "topic": "t", "deserializer_type": "protobuf"}
+    proto = 'syntax = "proto3"; message Reading { string sensor = 1; }'
+    KafkaDataSource(KafkaDataSourceConfig(**base, protobuf_schema=proto))
+    KafkaDataSource(KafkaDataSourceConfig(**base, protobuf_schema=proto, protobuf_message="Reading"))
+    with pytest.raises(ValueError, match='no message "Nope"; it has: Reading'):
+        KafkaDataSource(KafkaDataSourceConfig(**base, protobuf_schema=proto, protobuf_message="Nope"))
 
 
 # ## Authentication (SASL/PLAIN, SASL/SCRAM, SSL/TLS): configurations that validate
