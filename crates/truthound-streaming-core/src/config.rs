@@ -485,6 +485,7 @@ mod tests {
         for kind in [
             DeserializerType::Json,
             DeserializerType::Avro,
+            DeserializerType::Protobuf,
             DeserializerType::String,
             DeserializerType::Bytes,
         ] {
@@ -494,10 +495,10 @@ mod tests {
 
     #[test]
     fn from_str_error_lists_the_valid_names() {
-        let err = "protobuf".parse::<DeserializerType>().unwrap_err();
+        let err = "xml".parse::<DeserializerType>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            r#"unknown deserializer_type "protobuf"; expected one of: json, avro, string, bytes"#
+            r#"unknown deserializer_type "xml"; expected one of: json, avro, protobuf, string, bytes"#
         );
         let err = "avro".parse::<KeyDeserializer>().unwrap_err();
         assert_eq!(
