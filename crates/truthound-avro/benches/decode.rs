@@ -1,6 +1,6 @@
 //! Avro datums already in memory -> visitor events: as written, read as a newer reader schema
-//! (schema resolution: a promotion, a skipped field, two defaults), and with a projection that
-//! wants one field of eight.
+//! (schema resolution: a promotion, a skipped field, two defaults), and into a visitor that
+//! wants one field of eight (Avro cannot skip a value unread, so the decoder reports them all).
 //!
 //! Run: `cargo bench -p truthound-avro --bench decode`. `BENCH_MESSAGES` sets the number of
 //! datums (default 200 000, about 60 bytes each).

@@ -340,10 +340,6 @@ impl<'a> Decoder<'a> {
                             muted = muted.or(Some(depth));
                         } else if muted.is_none() {
                             visitor.key(&field.name);
-                            // A projection that leaves this field out: read it, report nothing.
-                            if visitor.skip_value() {
-                                muted = Some(depth);
-                            }
                         }
                         Ok(Some(field.node))
                     }
@@ -372,9 +368,6 @@ impl<'a> Decoder<'a> {
                         *key = k;
                         if muted.is_none() {
                             visitor.key(k);
-                            if visitor.skip_value() {
-                                muted = Some(depth);
-                            }
                         }
                         Some(*values)
                     }),
