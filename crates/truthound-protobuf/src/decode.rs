@@ -129,6 +129,52 @@ fn fixed<const N: usize>(buf: &[u8], pos: &mut usize, end: usize) -> DecodeResul
     <[u8; N]>::try_from(bytes).map_err(|_| DecodeError::new("short read", start))
 }
 
+/// Reads one record of a message ending at `end`: its field number, wire type and value.
+fn record(buf: &[u8], pos: &mut usize, end: usize) -> DecodeResult<(u32, u8, Raw)> {
+    let at = *pos;
+    let tag = varint(buf, pos)?;
+    let number = u32::try_from(tag >> 3)
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| DecodeError::new(format!("invalid field number {}", tag >> 3), at))?;
+    #[allow(clippy::cast_possible_truncation)]
+    let wire = (tag & 7) as u8;
+    let value = match wire {
+        0 => Raw::Varint(varint(buf, pos)?),
+        1 => Raw::Fixed64(u64::from_le_bytes(fixed::<8>(buf, pos, end)?)),
+        5 => Raw::Fixed32(u32::from_le_bytes(fixed::<4>(buf, pos, end)?)),
+        2 => {
+            let len_at = *pos;
+            let len = varint(buf, pos)?;
+            let left = end - *pos;
+            let len = usize::try_from(len)
+                .ok()
+                .filter(|len| *len <= left)
+                .ok_or_else(|| {
+                    DecodeError::new(
+                        format!("a length of {len} runs past the message ({left} bytes left)"),
+                        len_at,
+                    )
+                })?;
+            *pos += len;
+            Raw::Len(*pos - len, *pos)
+        }
+        3 | 4 => {
+            return Err(DecodeError::new(
+                format!("field {number} is a group, which is not supported"),
+                at,
+            ));
+        }
+        other => {
+            return Err(DecodeError::new(
+                format!("invalid wire type {other} for field {number}"),
+                at,
+            ));
+        }
+    };
+    Ok((number, wire, value))
+}
+
 const fn wire_name(wire: u8) -> &'static str {
     match wire {
         0 => "varint",
@@ -147,50 +193,7 @@ impl Decoder<'_> {
         let mut pos = start;
         while pos < end {
             let at = pos;
-            let tag = varint(buf, &mut pos)?;
-            let number = u32::try_from(tag >> 3)
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| {
-                    DecodeError::new(format!("invalid field number {}", tag >> 3), at)
-                })?;
-            #[allow(clippy::cast_possible_truncation)]
-            let wire = (tag & 7) as u8;
-            let value = match wire {
-                0 => Raw::Varint(varint(buf, &mut pos)?),
-                1 => Raw::Fixed64(u64::from_le_bytes(fixed::<8>(buf, &mut pos, end)?)),
-                5 => Raw::Fixed32(u32::from_le_bytes(fixed::<4>(buf, &mut pos, end)?)),
-                2 => {
-                    let len_at = pos;
-                    let len = varint(buf, &mut pos)?;
-                    let len = usize::try_from(len)
-                        .ok()
-                        .filter(|len| *len <= end - pos)
-                        .ok_or_else(|| {
-                            DecodeError::new(
-                                format!(
-                                    "a length of {len} runs past the message ({} bytes left)",
-                                    end - pos
-                                ),
-                                len_at,
-                            )
-                        })?;
-                    pos += len;
-                    Raw::Len(pos - len, pos)
-                }
-                3 | 4 => {
-                    return Err(DecodeError::new(
-                        format!("field {number} is a group, which is not supported"),
-                        at,
-                    ));
-                }
-                other => {
-                    return Err(DecodeError::new(
-                        format!("invalid wire type {other} for field {number}"),
-                        at,
-                    ));
-                }
-            };
+            let (number, wire, value) = record(buf, &mut pos, end)?;
             // Fields the schema does not know are skipped, as protobuf readers do.
             let Some(index) = message.field(number) else {
                 continue;
@@ -379,33 +382,8 @@ impl Decoder<'_> {
             let buf = &self.payload[..end];
             while pos < end {
                 let at = pos;
-                let tag = varint(buf, &mut pos)?;
-                #[allow(clippy::cast_possible_truncation)]
-                let wire = (tag & 7) as u8;
-                let raw = match wire {
-                    0 => Raw::Varint(varint(buf, &mut pos)?),
-                    1 => Raw::Fixed64(u64::from_le_bytes(fixed::<8>(buf, &mut pos, end)?)),
-                    5 => Raw::Fixed32(u32::from_le_bytes(fixed::<4>(buf, &mut pos, end)?)),
-                    2 => {
-                        let len_at = pos;
-                        let len = varint(buf, &mut pos)?;
-                        let len = usize::try_from(len)
-                            .ok()
-                            .filter(|len| *len <= end - pos)
-                            .ok_or_else(|| {
-                                DecodeError::new("a map entry runs past its end", len_at)
-                            })?;
-                        pos += len;
-                        Raw::Len(pos - len, pos)
-                    }
-                    other => {
-                        return Err(DecodeError::new(
-                            format!("invalid wire type {other} in a map entry"),
-                            at,
-                        ));
-                    }
-                };
-                match tag >> 3 {
+                let (number, wire, raw) = record(buf, &mut pos, end)?;
+                match number {
                     1 if wire == key.wire_type() => key_raw = Some(raw),
                     2 if wire == value.wire_type() => value_raw = Some(raw),
                     1 | 2 => {
