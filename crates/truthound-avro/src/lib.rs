@@ -317,9 +317,9 @@ impl MessageDeserializer for AvroDeserializer {
         match &self.source {
             SchemaSource::Fixed(schema) => decode::decode_datum(schema, payload, 0, visitor),
             SchemaSource::Registry(registry) => {
-                let id = registry::parse_header(payload)?;
+                let id = truthound_registry::parse_header(payload, registry::BODY)?;
                 let schema = registry.schema(id)?;
-                decode::decode_datum(&schema, payload, registry::HEADER_LEN, visitor)
+                decode::decode_datum(&schema, payload, truthound_registry::HEADER_LEN, visitor)
             }
         }
     }

@@ -577,7 +577,7 @@ fn bad_registry_urls_fail_at_finish() {
     } else {
         assert_eq!(
             https.unwrap_err().to_string(),
-            r#"invalid schema registry URL "https://registry.example:8081": https registries need the `tls` feature of truthound-avro"#
+            r#"invalid schema registry URL "https://registry.example:8081": https registries need a build with the `tls` feature"#
         );
     }
 }
