@@ -88,6 +88,25 @@ impl ConfluentRegistry {
             .unwrap_or_default()
     }
 
+    /// The text and type of schema `id` as registered.
+    ///
+    /// # Panics
+    /// When there is no such schema.
+    pub fn schema(&self, id: u32) -> (String, String) {
+        let state = self.lock();
+        let registered = &state.schemas[id as usize - 1];
+        (registered.schema.clone(), registered.schema_type.clone())
+    }
+
+    /// Serves schema `id` with this text from now on (its type and references unchanged): the
+    /// same schema in another of its forms, such as `.proto` text for a descriptor.
+    ///
+    /// # Panics
+    /// When there is no such schema.
+    pub fn replace_schema(&self, id: u32, text: &str) {
+        self.lock().schemas[id as usize - 1].schema = text.to_owned();
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state
             .lock()

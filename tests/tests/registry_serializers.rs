@@ -8,11 +8,12 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use bytes::Bytes;
 use polars::prelude::{AnyValue, DataFrame, DataType, TimeUnit, TimeZone};
 use truthound::datasources::streaming::{
     DeserializerType, KafkaDataSource, KafkaDataSourceConfig, PolarsSourceExt,
 };
-use truthound_kafka_client::{ClientConfig, KafkaClient};
+use truthound_kafka_client::{ClientConfig, KafkaClient, ProduceOptions, ProduceRecord};
 use truthound_tests::registry::ConfluentRegistry;
 use truthound_tests::{broker_address, python, unique_topic};
 
@@ -328,5 +329,115 @@ async fn confluent_framed_protobuf_from_the_protobuf_serializer() {
     assert!(
         counts.contains(&snapshot_order(count)[first_with].to_string()),
         "{counts}"
+    );
+}
+
+/// The schema ids the peer registered for a topic's values.
+fn value_schema_ids(registry: &ConfluentRegistry, topic: &str) -> Vec<u32> {
+    let ids = registry.versions(&format!("{topic}-value"));
+    assert!(!ids.is_empty(), "the serializer registered {topic}-value");
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn protobuf_schemas_from_the_registry_by_id_descriptor_and_proto_text() {
+    let registry = ConfluentRegistry::start();
+    let count = 30;
+    let topic = produced(&registry, "protobuf", count).await;
+    let ids = value_schema_ids(&registry, &topic);
+    assert_eq!(ids.len(), 1);
+    let (registered, schema_type) = registry.schema(ids[0]);
+    assert_eq!(schema_type, "PROTOBUF");
+    // Also a raw message and a frame naming a schema id the registry does not have, at offsets
+    // 10 and 11 of partition 0 (which holds records 0, 3, ... 27).
+    let client = KafkaClient::connect(ClientConfig::new([broker_address()]))
+        .await
+        .unwrap();
+    let raw = ProduceRecord::new(Bytes::from_static(&[0x0a, 4, b's', b'-', b'9', b'9']));
+    let unknown = ProduceRecord::new(Bytes::from_static(&[0, 0, 0, 0x30, 0x39, 0, 0x0a, 0]));
+    client
+        .produce(&topic, 0, vec![raw, unknown], ProduceOptions::default())
+        .await
+        .unwrap();
+
+    let config = KafkaDataSourceConfig::new(broker_address(), &topic)
+        .with_deserializer_type(DeserializerType::Protobuf)
+        .with_schema_registry_url(registry.url())
+        .with_include_key(false);
+    let check = |snapshot: truthound_polars::Snapshot| {
+        let df = snapshot.frame;
+        assert_eq!(
+            names(&df),
+            ["sensor", "celsius", "tags", "at", "status", "counts"]
+        );
+        assert_eq!(
+            df.column("at").unwrap().dtype(),
+            &DataType::Datetime(TimeUnit::Nanoseconds, Some(TimeZone::UTC))
+        );
+        assert_eq!(df.height(), count);
+        for (row, i) in snapshot_order(count).into_iter().enumerate() {
+            assert_eq!(cell(&df, "sensor", row), format!("s{}", i % 4));
+            let tags: Vec<String> = (0..i % 3).map(|j| format!("\"t{j}\"")).collect();
+            assert_eq!(cell(&df, "tags", row), format!("[{}]", tags.join(", ")));
+            assert_eq!(cell(&df, "status", row), ["OK", "FAULT"][i % 2]);
+        }
+        let skipped: Vec<(i32, i64)> = snapshot
+            .report
+            .skipped
+            .iter()
+            .map(|s| (s.partition, s.offset))
+            .collect();
+        assert_eq!(skipped, [(0, 10), (0, 11)]);
+        let reasons: Vec<&str> = snapshot
+            .report
+            .skipped
+            .iter()
+            .map(|s| s.reason.as_str())
+            .collect();
+        assert!(
+            reasons[0].contains("magic byte 0x0a is not 0: expected Confluent wire format"),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons[1].contains("could not get Protobuf schema id 12345"),
+            "{reasons:?}"
+        );
+    };
+    // As the Python serializer registered it: a base64 FileDescriptorProto.
+    assert!(!registered.contains("message"), "{registered}");
+    let snapshot = KafkaDataSource::new(config.clone())
+        .unwrap()
+        .to_polars_dataframe()
+        .await
+        .unwrap();
+    check(snapshot);
+    assert_eq!(
+        registry.requests(&format!("GET /schemas/ids/{}", ids[0])),
+        1
+    );
+
+    // As the Java serializer registers it: .proto text.
+    registry.replace_schema(ids[0], READING_PROTO);
+    let snapshot = KafkaDataSource::new(config.clone())
+        .unwrap()
+        .to_polars_dataframe()
+        .await
+        .unwrap();
+    check(snapshot);
+
+    // A schema that is not Protobuf fails its messages with a reason naming the id.
+    registry.replace_schema(ids[0], "message {");
+    let snapshot = KafkaDataSource::new(config)
+        .unwrap()
+        .to_polars_dataframe()
+        .await
+        .unwrap();
+    assert_eq!(snapshot.frame.height(), 0);
+    assert_eq!(snapshot.report.skipped.len(), count + 2);
+    let reason = &snapshot.report.skipped[0].reason;
+    assert!(
+        reason.contains(&format!("Protobuf schema id {} (", ids[0]))
+            && reason.contains("does not compile"),
+        "{reason}"
     );
 }

@@ -141,7 +141,8 @@ pub(crate) struct SourceArgs {
     /// Avro writer schema (a JSON file) for --format avro with raw Avro values.
     #[arg(long, value_name = "FILE")]
     pub(crate) avro_schema: Option<PathBuf>,
-    /// The .proto schema (a file) for --format protobuf; it may import the well-known types.
+    /// The .proto schema (a file) for --format protobuf without --schema-registry; it may
+    /// import the well-known types.
     #[arg(long, value_name = "FILE")]
     pub(crate) protobuf_schema: Option<PathBuf>,
     /// The message type of --format protobuf values (default: the schema's first message).
@@ -152,7 +153,8 @@ pub(crate) struct SourceArgs {
     /// as its own writer schema), or a reader schema (a JSON file).
     #[arg(long, value_name = "latest|writer|FILE")]
     pub(crate) avro_reader_schema: Option<String>,
-    /// Schema registry URL for --format avro with Confluent-framed values: http:// or https://.
+    /// Schema registry URL for --format avro or protobuf with Confluent-framed values: http://
+    /// or https://.
     #[arg(long, value_name = "URL")]
     pub(crate) schema_registry: Option<String>,
     /// The registry subject whose latest version values are read as (default: TOPIC-value).

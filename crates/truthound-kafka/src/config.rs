@@ -76,11 +76,13 @@ pub struct KafkaDataSourceConfig {
     pub isolation_level: IsolationLevel,
     /// Writer schema (JSON) for `deserializer_type = avro` with raw datums.
     pub avro_schema: Option<String>,
-    /// The `.proto` schema (its text) for `deserializer_type = protobuf`; it may import the
-    /// well-known types (`google/protobuf/*.proto`).
+    /// The `.proto` schema (its text) for `deserializer_type = protobuf` without a schema
+    /// registry; it may import the well-known types (`google/protobuf/*.proto`). With
+    /// `schema_registry_url`, each message's schema is the registry's and this stays `None`.
     pub protobuf_schema: Option<String>,
-    /// The message type of the values (`shop.Order`, or a plain name that is unique); `None`:
-    /// the first message of the schema. Confluent-framed values say their own type.
+    /// The message type of the values with `protobuf_schema` (`shop.Order`, or a plain name
+    /// that is unique); `None`: the first message of the schema. Confluent-framed values say
+    /// their own type.
     pub protobuf_message: Option<String>,
     /// What Avro values are read as, by Avro's schema resolution (defaults fill fields a
     /// writer lacks, fields the reader lacks are left out, `int` widens to `long` and so on):
@@ -96,8 +98,8 @@ pub struct KafkaDataSourceConfig {
     /// The registry subject whose latest version is the reader schema; `None` (the default):
     /// `{topic}-value`, Confluent's default subject naming.
     pub schema_registry_subject: Option<String>,
-    /// Schema registry URL for `deserializer_type = avro` with Confluent-framed values:
-    /// `http://` or `https://` (Confluent Cloud), without credentials in it.
+    /// Schema registry URL for `deserializer_type = avro` or `protobuf` with Confluent-framed
+    /// values: `http://` or `https://` (Confluent Cloud), without credentials in it.
     pub schema_registry_url: Option<String>,
     /// Schema registry user name for HTTP basic auth (Confluent Cloud: the Schema Registry API
     /// key, not the cluster's).
@@ -544,14 +546,32 @@ impl KafkaDataSourceConfig {
                 );
             }
         }
-        if self.streaming.deserializer_type == DeserializerType::Protobuf
-            && self.protobuf_schema.is_none()
-        {
-            return bad(
-                "deserializer_type protobuf needs protobuf_schema (the .proto text; in the CLI, \
-                 --protobuf-schema FILE)"
-                    .into(),
-            );
+        if self.streaming.deserializer_type == DeserializerType::Protobuf {
+            match (&self.protobuf_schema, &self.schema_registry_url) {
+                (None, None) => {
+                    return bad(
+                        "deserializer_type protobuf needs protobuf_schema (the .proto \
+                         text; in the CLI, --protobuf-schema FILE) or schema_registry_url \
+                         (--schema-registry URL) for Confluent-framed values"
+                            .into(),
+                    );
+                }
+                (Some(_), Some(_)) => {
+                    return bad(
+                        "protobuf_schema and schema_registry_url are both set: with the \
+                         registry, each message's schema is the one its schema id names; \
+                         remove one"
+                            .into(),
+                    );
+                }
+                (None, Some(_)) if self.protobuf_message.is_some() => {
+                    return bad("protobuf_message set with schema_registry_url: each \
+                         Confluent-framed value names its message type (its message-index \
+                         path); remove it"
+                        .into());
+                }
+                _ => {}
+            }
         }
         if self.streaming.deserializer_type == DeserializerType::Avro
             && self.avro_schema.is_none()

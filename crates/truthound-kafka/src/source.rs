@@ -177,17 +177,35 @@ fn avro_deserializer(config: &KafkaDataSourceConfig) -> Result<Arc<dyn MessageDe
     ))
 }
 
-/// The Protobuf deserializer of the configured `.proto` schema and message type.
+/// The Protobuf deserializer: of the configured `.proto` schema and message type, or with the
+/// schema registry (timeout and failures as for Avro: see `avro_deserializer`).
 #[cfg(feature = "protobuf")]
 fn protobuf_deserializer(config: &KafkaDataSourceConfig) -> Result<Arc<dyn MessageDeserializer>> {
+    use truthound_protobuf::{ProtobufDeserializer, registry::DEFAULT_TIMEOUT};
+    let invalid =
+        |e: truthound_protobuf::ProtobufError| KafkaDataSourceError::InvalidConfig(e.to_string());
+    if let Some(url) = &config.schema_registry_url {
+        let timeout = DEFAULT_TIMEOUT.min(config.streaming.consume_timeout);
+        let mut registry = ProtobufDeserializer::with_registry(url.clone()).with_timeout(timeout);
+        if let (Some(user), Some(password)) = (
+            &config.schema_registry_username,
+            &config.schema_registry_password,
+        ) {
+            registry = registry.with_basic_auth(user.clone(), password.clone());
+        }
+        if let Some(path) = &config.schema_registry_ssl_cafile {
+            registry = registry.with_ca_file(path);
+        }
+        return Ok(Arc::new(registry.finish().map_err(invalid)?));
+    }
     let proto = config.protobuf_schema.as_deref().ok_or_else(|| {
         KafkaDataSourceError::InvalidConfig(
-            "deserializer_type protobuf needs protobuf_schema".into(),
+            "deserializer_type protobuf needs protobuf_schema or schema_registry_url".into(),
         )
     })?;
-    truthound_protobuf::ProtobufDeserializer::from_proto(proto, config.protobuf_message.as_deref())
+    ProtobufDeserializer::from_proto(proto, config.protobuf_message.as_deref())
         .map(|d| Arc::new(d) as Arc<dyn MessageDeserializer>)
-        .map_err(|e| KafkaDataSourceError::InvalidConfig(e.to_string()))
+        .map_err(invalid)
 }
 
 #[cfg(not(feature = "protobuf"))]

@@ -1,6 +1,7 @@
 //! Protocol Buffers payloads for Truthound streaming sources: [`ProtobufDeserializer`] decodes
 //! messages of a `.proto` schema compiled at run time (pure Rust, with `protox`), raw or in the
-//! Confluent schema-registry wire format, and reports each as [`ValueVisitor`] events.
+//! Confluent schema-registry wire format, with the schema given or fetched from the registry by
+//! each message's schema id, and reports each as [`ValueVisitor`] events.
 //!
 //! Decoding reads the wire format straight from the payload: no message tree is built. Each
 //! message's fields are reported in declaration order whatever order they were written in, so
@@ -9,6 +10,8 @@
 //! # Layout
 //! - [`ProtobufDeserializer`] (this module): the [`MessageDeserializer`] and its constructors.
 //! - [`ProtobufError`]: why a deserializer could not be built.
+//! - [`registry`]: [`RegistryBuilder`], schemas from a Confluent schema registry, compiled
+//!   once per id.
 //! - `schema` (private): message descriptors flattened for decoding.
 //! - `decode` (private): the wire-format decoder; see [`MAX_DEPTH`].
 //!
@@ -52,9 +55,11 @@
 //! ```
 
 mod decode;
+pub mod registry;
 mod schema;
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -62,6 +67,8 @@ use prost_reflect::{DescriptorPool, MessageDescriptor};
 use truthound_streaming_core::{DeserializeFailure, MessageDeserializer, ValueVisitor};
 
 pub use decode::MAX_DEPTH;
+pub use registry::RegistryBuilder;
+pub use truthound_registry::RegistryError;
 
 use schema::Compiled;
 
@@ -86,24 +93,45 @@ pub enum ProtobufError {
     /// The schema defines no message.
     #[error("the Protobuf schema defines no message")]
     NoMessage,
+    /// The schema registry's URL, credentials or CA file cannot be used.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
 }
 
 /// Decodes Protocol Buffers payloads into [`ValueVisitor`] events.
 ///
-/// Payloads are raw messages of the chosen type, or in the Confluent wire format (a zero byte,
-/// a 4-byte schema id, the message-index path, then the message), as Confluent's
-/// `ProtobufSerializer` writes them: a raw message never starts with a zero byte (field number
-/// 0 does not exist), so the two can share a topic. In the wire format, the message-index path
-/// picks the message type among the schema's; the schema id is not looked up, so the payloads
-/// must have been written with this schema.
+/// Built from a schema given as text ([`from_proto`](Self::from_proto)), payloads are raw
+/// messages of the chosen type, or in the Confluent wire format (a zero byte, a 4-byte schema
+/// id, the message-index path, then the message), as Confluent's `ProtobufSerializer` writes
+/// them: a raw message never starts with a zero byte (field number 0 does not exist), so the
+/// two can share a topic. In the wire format, the message-index path picks the message type
+/// among the schema's; the schema id is not looked up, so the payloads must have been written
+/// with this schema.
+///
+/// Built from a schema registry ([`with_registry`](Self::with_registry)), payloads are in the
+/// wire format and each one's schema is the registry's schema with that id.
 ///
 /// It is cheap to clone. See the [crate docs](crate) for how each type is reported.
 #[derive(Clone)]
 pub struct ProtobufDeserializer {
-    schema: Arc<Compiled>,
+    source: Source,
+}
+
+/// Where a [`ProtobufDeserializer`]'s schema comes from.
+#[derive(Clone)]
+enum Source {
+    /// One schema, given as text.
+    Fixed(Arc<Fixed>),
+    /// The registry, by the schema id in each payload's wire-format header.
+    Registry(Arc<registry::Registry>),
+}
+
+/// A compiled schema, with its messages for message-index paths.
+pub(crate) struct Fixed {
+    schema: Compiled,
     /// The schema's top-level messages in declaration order, for message-index paths; each
     /// with its nested messages, recursively.
-    index: Arc<[Indexed]>,
+    index: Vec<Indexed>,
 }
 
 /// A message of the schema and its nested messages, in declaration order.
@@ -125,22 +153,42 @@ impl ProtobufDeserializer {
     pub fn from_proto(source: &str, message: Option<&str>) -> Result<Self, ProtobufError> {
         let file = protox::file::File::from_source(SCHEMA_FILE, source)
             .map_err(|e| ProtobufError::Compile(e.to_string()))?;
-        let mut resolver = protox::file::ChainFileResolver::new();
-        resolver.add(One(file));
-        resolver.add(protox::file::GoogleFileResolver::new());
-        let mut compiler = protox::Compiler::with_file_resolver(resolver);
-        compiler.include_imports(true);
-        compiler
-            .open_file(SCHEMA_FILE)
-            .map_err(|e| ProtobufError::Compile(e.to_string()))?;
-        let pool = compiler.descriptor_pool();
-        Self::from_pool(&pool, message)
+        let pool = compile(SCHEMA_FILE, vec![file]).map_err(ProtobufError::Compile)?;
+        let fixed = Fixed::from_pool(&pool, SCHEMA_FILE, message)?;
+        Ok(Self {
+            source: Source::Fixed(Arc::new(fixed)),
+        })
     }
 
-    fn from_pool(pool: &DescriptorPool, message: Option<&str>) -> Result<Self, ProtobufError> {
+    /// A deserializer of payloads in the Confluent wire format whose schemas are fetched from
+    /// the schema registry at `url`, as Confluent's serializers register them: `.proto` text
+    /// or a base64 `FileDescriptorProto`, with the files it imports as `references` (the
+    /// well-known types `google/protobuf/*.proto` need none). Each schema id is fetched and
+    /// compiled once, on the thread that decodes its first message; the message-index path
+    /// of each payload picks the message type. A payload without the wire-format header fails
+    /// with a reason saying so.
+    ///
+    /// A lookup that fails (registry down, unknown id) fails the messages with that id, with a
+    /// reason naming the id and the URL, until
+    /// [`with_retry_after`](RegistryBuilder::with_retry_after) has passed, then asks again.
+    /// `https://` registries need the `tls` feature (rustls: the webpki roots, or
+    /// [`with_ca_file`](RegistryBuilder::with_ca_file)).
+    pub fn with_registry(url: impl Into<String>) -> RegistryBuilder {
+        RegistryBuilder::new(url.into())
+    }
+}
+
+impl Fixed {
+    /// The messages of the file named `file` in `pool`, with `message` (or the file's first)
+    /// as the root.
+    fn from_pool(
+        pool: &DescriptorPool,
+        file: &str,
+        message: Option<&str>,
+    ) -> Result<Self, ProtobufError> {
         let file = pool
             .files()
-            .find(|f| f.name() == SCHEMA_FILE)
+            .find(|f| f.name() == file)
             .ok_or(ProtobufError::NoMessage)?;
         let top: Vec<MessageDescriptor> = file.messages().collect();
         let descriptor = match message {
@@ -152,24 +200,33 @@ impl ProtobufDeserializer {
         let root = builder.message(&descriptor);
         let index = top.iter().map(|m| indexed(&mut builder, m)).collect();
         Ok(Self {
-            schema: Arc::new(builder.finish(root)),
+            schema: builder.finish(root),
             index,
         })
     }
 
-    /// The message type of a payload, and where its message starts.
+    /// The message type of a payload that is raw or framed, and where its message starts.
     fn target(&self, payload: &[u8]) -> Result<(schema::MessageId, usize), DeserializeFailure> {
         if payload.first() != Some(&0) {
             return Ok((self.schema.root, 0));
         }
-        if payload.len() < 5 {
+        if payload.len() < truthound_registry::HEADER_LEN {
             return Err(DeserializeFailure::new(format!(
                 "payload of {} bytes is too short for the Confluent wire format (magic byte 0, \
                  4-byte schema id, message indexes, message)",
                 payload.len()
             )));
         }
-        let mut pos = 5;
+        self.indexed_target(payload, truthound_registry::HEADER_LEN)
+    }
+
+    /// The message type named by the message-index path at `pos`, and where its message
+    /// starts.
+    fn indexed_target(
+        &self,
+        payload: &[u8],
+        mut pos: usize,
+    ) -> Result<(schema::MessageId, usize), DeserializeFailure> {
         let zigzag = |pos: &mut usize| -> Result<i64, DeserializeFailure> {
             let mut value: u64 = 0;
             for shift in (0..64).step_by(7) {
@@ -219,6 +276,22 @@ impl ProtobufDeserializer {
         }
         Ok((id.unwrap_or(self.schema.root), pos))
     }
+
+    /// Decodes the message of type `id` that starts at `start`.
+    fn decode(
+        &self,
+        id: schema::MessageId,
+        payload: &[u8],
+        start: usize,
+        visitor: &mut dyn ValueVisitor,
+    ) -> Result<(), DeserializeFailure> {
+        RECORDS.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut records) => {
+                decode::decode(&self.schema, id, payload, start, &mut records, visitor)
+            }
+            Err(_) => decode::decode(&self.schema, id, payload, start, &mut Vec::new(), visitor),
+        })
+    }
 }
 
 /// `name` among the pool's messages: its full name, or a plain name that only one has.
@@ -252,16 +325,32 @@ fn indexed(builder: &mut schema::Builder, message: &MessageDescriptor) -> Indexe
     }
 }
 
-/// A file resolver holding one file: the schema given as text.
-struct One(protox::file::File);
+/// Compiles the file named `main` among `files`, with the files it imports: from `files`, or
+/// the well-known types (`google/protobuf/*.proto`).
+fn compile(main: &str, files: Vec<protox::file::File>) -> Result<DescriptorPool, String> {
+    let mut resolver = protox::file::ChainFileResolver::new();
+    resolver.add(Files(
+        files
+            .into_iter()
+            .map(|file| (file.name().to_owned(), file))
+            .collect(),
+    ));
+    resolver.add(protox::file::GoogleFileResolver::new());
+    let mut compiler = protox::Compiler::with_file_resolver(resolver);
+    compiler.include_imports(true);
+    compiler.open_file(main).map_err(|e| e.to_string())?;
+    Ok(compiler.descriptor_pool())
+}
 
-impl protox::file::FileResolver for One {
+/// A file resolver holding the files given: a schema and the schemas it imports.
+struct Files(HashMap<String, protox::file::File>);
+
+impl protox::file::FileResolver for Files {
     fn open_file(&self, name: &str) -> Result<protox::file::File, protox::Error> {
-        if name == SCHEMA_FILE {
-            Ok(self.0.clone())
-        } else {
-            Err(protox::Error::file_not_found(name))
-        }
+        self.0
+            .get(name)
+            .cloned()
+            .ok_or_else(|| protox::Error::file_not_found(name))
     }
 }
 
@@ -271,9 +360,15 @@ thread_local! {
 
 impl fmt::Debug for ProtobufDeserializer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ProtobufDeserializer")
-            .field("message", &self.schema.messages[self.schema.root].full_name)
-            .finish_non_exhaustive()
+        let mut out = f.debug_struct("ProtobufDeserializer");
+        match &self.source {
+            Source::Fixed(fixed) => out.field(
+                "message",
+                &fixed.schema.messages[fixed.schema.root].full_name,
+            ),
+            Source::Registry(registry) => out.field("registry", registry),
+        };
+        out.finish_non_exhaustive()
     }
 }
 
@@ -290,12 +385,17 @@ impl MessageDeserializer for ProtobufDeserializer {
         payload: &[u8],
         visitor: &mut dyn ValueVisitor,
     ) -> Result<(), DeserializeFailure> {
-        let (id, start) = self.target(payload)?;
-        RECORDS.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut records) => {
-                decode::decode(&self.schema, id, payload, start, &mut records, visitor)
+        match &self.source {
+            Source::Fixed(fixed) => {
+                let (id, start) = fixed.target(payload)?;
+                fixed.decode(id, payload, start, visitor)
             }
-            Err(_) => decode::decode(&self.schema, id, payload, start, &mut Vec::new(), visitor),
-        })
+            Source::Registry(registry) => {
+                let schema_id = truthound_registry::parse_header(payload, registry::BODY)?;
+                let fixed = registry.schema(schema_id)?;
+                let (id, start) = fixed.indexed_target(payload, truthound_registry::HEADER_LEN)?;
+                fixed.decode(id, payload, start, visitor)
+            }
+        }
     }
 }

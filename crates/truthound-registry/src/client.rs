@@ -76,6 +76,35 @@ pub struct Reference {
     pub schema: String,
 }
 
+impl Schema {
+    /// A schema with this text and nothing else known about it.
+    pub fn new(schema: impl Into<String>) -> Self {
+        Self {
+            schema: schema.into(),
+            id: None,
+            version: None,
+            references: Vec::new(),
+        }
+    }
+}
+
+impl Reference {
+    /// A reference by `name` to `version` of `subject`, whose text is `schema`.
+    pub fn new(
+        name: impl Into<String>,
+        subject: impl Into<String>,
+        version: impl Into<String>,
+        schema: impl Into<String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            subject: subject.into(),
+            version: version.into(),
+            schema: schema.into(),
+        }
+    }
+}
+
 /// Why a schema could not be had.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LookupError {
