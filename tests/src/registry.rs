@@ -88,6 +88,23 @@ impl ConfluentRegistry {
             .unwrap_or_default()
     }
 
+    /// Registers `text` of `schema_type` (`AVRO`, `PROTOBUF`, `JSON`) as the next version of
+    /// `subject`, without references, as a serializer would; returns its id.
+    pub fn register(&self, subject: &str, schema_type: &str, text: &str) -> u32 {
+        let body = json!({"schema": text, "schemaType": schema_type}).to_string();
+        let mut state = self.lock();
+        let (_, reply) = answer(
+            &mut state,
+            "POST",
+            &format!("/subjects/{subject}/versions"),
+            body.as_bytes(),
+        );
+        reply["id"]
+            .as_u64()
+            .and_then(|id| u32::try_from(id).ok())
+            .expect("the registry gives an id")
+    }
+
     /// The text and type of schema `id` as registered.
     ///
     /// # Panics

@@ -893,6 +893,35 @@ fn avro_reader_schema_reads_values_as_that_schema() {
     );
 }
 
+/// A topic of the three Readings of `protobuf_values_with_a_proto_file`, the second one in the
+/// Confluent wire format with schema id 1 and index path [0], the others raw.
+fn framed_protobuf_topic() -> String {
+    let topic = unique_topic("cli-protobuf-registry");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = KafkaClient::connect(ClientConfig::new([broker_address()]))
+            .await
+            .unwrap();
+        client.create_topic(&topic, 1, 1).await.unwrap();
+        let records = (0..3u8)
+            .map(|i| {
+                let mut payload = if i == 1 {
+                    vec![0, 0, 0, 0, 1, 0]
+                } else {
+                    Vec::new()
+                };
+                payload.extend([0x0a, 2, b's', b'0' + i, 0x10, i]);
+                ProduceRecord::new(Bytes::from(payload))
+            })
+            .collect();
+        client
+            .produce(&topic, 0, records, ProduceOptions::default())
+            .await
+            .unwrap();
+    });
+    topic
+}
+
 #[test]
 fn protobuf_values_with_a_proto_file() {
     let topic = unique_topic("cli-protobuf");
@@ -962,6 +991,55 @@ fn protobuf_values_with_a_proto_file() {
         err.contains("has no message \"Nope\"; it has: Reading"),
         "{err}"
     );
+    // The schema from a registry instead: message 1 is framed with schema id 1 there; the
+    // raw ones are reported with their offsets.
+    let registry = truthound_tests::registry::ConfluentRegistry::start();
+    let proto_text = std::fs::read_to_string(&proto).unwrap();
+    assert_eq!(
+        registry.register("readings-value", "PROTOBUF", &proto_text),
+        1
+    );
+    let framed = framed_protobuf_topic();
+    let output = truthound()
+        .args(["snapshot", &url(&framed), "--format", "protobuf"])
+        .args(["--schema-registry", registry.url(), "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rows: Vec<Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        rows,
+        [json!({"sensor": "s1", "level": 1, "_kafka_key": null})]
+    );
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("2 messages could not be decoded") && err.contains("partition 0 offset 0"),
+        "{err}"
+    );
+    assert_eq!(registry.requests("GET /schemas/ids/1"), 1);
+    // Both a schema and a registry: which one is meant?
+    let output = truthound()
+        .args(["schema", &url(&framed), "--format", "protobuf"])
+        .args([
+            "--protobuf-schema",
+            &proto,
+            "--schema-registry",
+            registry.url(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("are both set"), "{err}");
     // --format protobuf without a schema.
     let output = truthound()
         .args(["schema", &url(&topic), "--format", "protobuf"])
