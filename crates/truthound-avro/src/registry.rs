@@ -7,16 +7,14 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use secrecy::SecretString;
-use truthound_registry::{
-    LookupError, RegistryClient, RegistryConfig, RegistryError, SchemaCache, SchemaType,
-};
+use truthound_registry::{LookupError, RegistryClient, RegistryError, SchemaCache, SchemaType};
 use truthound_streaming_core::DeserializeFailure;
 
 use crate::error::{AvroError, Result};
 use crate::schema::{Compiled, Parsed};
 use crate::{AvroDeserializer, SchemaSource};
 
-pub use truthound_registry::DEFAULT_TIMEOUT;
+pub use truthound_registry::{DEFAULT_TIMEOUT, RegistryConfig};
 
 /// What follows the wire-format header, for failure messages.
 pub(crate) const BODY: &str = "Avro datum";
@@ -60,9 +58,9 @@ enum ReaderChoice {
 }
 
 impl RegistryBuilder {
-    pub(crate) fn new(url: String) -> Self {
+    pub(crate) fn new(config: RegistryConfig) -> Self {
         Self {
-            config: RegistryConfig::new(url),
+            config,
             reader: ReaderChoice::Writer,
         }
     }

@@ -893,10 +893,11 @@ fn avro_reader_schema_reads_values_as_that_schema() {
     );
 }
 
-/// A topic of the three Readings of `protobuf_values_with_a_proto_file`, the second one in the
-/// Confluent wire format with schema id 1 and index path [0], the others raw.
-fn framed_protobuf_topic() -> String {
-    let topic = unique_topic("cli-protobuf-registry");
+/// A topic of three Readings {sensor = "s<i>" (field 1), level = i (field 2)}: the second one
+/// in the Confluent wire format with `schema_id` and index path [0], as Confluent's
+/// ProtobufSerializer writes it; the others raw.
+fn protobuf_topic(prefix: &str, schema_id: u8) -> String {
+    let topic = unique_topic(prefix);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let client = KafkaClient::connect(ClientConfig::new([broker_address()]))
@@ -906,7 +907,7 @@ fn framed_protobuf_topic() -> String {
         let records = (0..3u8)
             .map(|i| {
                 let mut payload = if i == 1 {
-                    vec![0, 0, 0, 0, 1, 0]
+                    vec![0, 0, 0, 0, schema_id, 0]
                 } else {
                     Vec::new()
                 };
@@ -924,31 +925,8 @@ fn framed_protobuf_topic() -> String {
 
 #[test]
 fn protobuf_values_with_a_proto_file() {
-    let topic = unique_topic("cli-protobuf");
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let client = KafkaClient::connect(ClientConfig::new([broker_address()]))
-            .await
-            .unwrap();
-        client.create_topic(&topic, 1, 1).await.unwrap();
-        // Reading{sensor = "s<i>" (field 1), level = i (field 2)}, the second one framed as
-        // Confluent's ProtobufSerializer writes (magic byte, schema id 9, index path [0]).
-        let records = (0..3u8)
-            .map(|i| {
-                let mut payload = if i == 1 {
-                    vec![0, 0, 0, 0, 9, 0]
-                } else {
-                    Vec::new()
-                };
-                payload.extend([0x0a, 2, b's', b'0' + i, 0x10, i]);
-                ProduceRecord::new(Bytes::from(payload))
-            })
-            .collect();
-        client
-            .produce(&topic, 0, records, ProduceOptions::default())
-            .await
-            .unwrap();
-    });
+    // Message 1 framed with schema id 9, which is not looked up: the schema is given.
+    let topic = protobuf_topic("cli-protobuf", 9);
     let dir = tempfile::tempdir().unwrap();
     let proto = write(
         dir.path(),
@@ -999,7 +977,7 @@ fn protobuf_values_with_a_proto_file() {
         registry.register("readings-value", "PROTOBUF", &proto_text),
         1
     );
-    let framed = framed_protobuf_topic();
+    let framed = protobuf_topic("cli-protobuf-registry", 1);
     let output = truthound()
         .args(["snapshot", &url(&framed), "--format", "protobuf"])
         .args(["--schema-registry", registry.url(), "-o"])

@@ -122,6 +122,28 @@ fn deserializer_for(config: &KafkaDataSourceConfig) -> Result<Arc<dyn MessageDes
     })
 }
 
+/// The schema registry at `url` with the configured credentials and CA file. A lookup blocks
+/// the thread decoding the message, so its timeout is the registry's default (10 s) or
+/// `consume_timeout` when shorter.
+#[cfg(any(feature = "avro", feature = "protobuf"))]
+fn registry_config(
+    config: &KafkaDataSourceConfig,
+    url: &str,
+) -> truthound_registry::RegistryConfig {
+    let mut registry = truthound_registry::RegistryConfig::new(url)
+        .with_timeout(truthound_registry::DEFAULT_TIMEOUT.min(config.streaming.consume_timeout));
+    if let (Some(user), Some(password)) = (
+        &config.schema_registry_username,
+        &config.schema_registry_password,
+    ) {
+        registry = registry.with_basic_auth(user.clone(), password.clone());
+    }
+    if let Some(path) = &config.schema_registry_ssl_cafile {
+        registry = registry.with_ca_file(path);
+    }
+    registry
+}
+
 /// The Avro deserializer: with a fixed writer schema, or with the schema registry and its
 /// credentials and CA file; read as `avro_reader_schema` (by default, with the registry, the
 /// latest version of `schema_registry_subject` or `{topic}-value`).
@@ -136,19 +158,8 @@ fn deserializer_for(config: &KafkaDataSourceConfig) -> Result<Arc<dyn MessageDes
 fn avro_deserializer(config: &KafkaDataSourceConfig) -> Result<Arc<dyn MessageDeserializer>> {
     let invalid = |e: truthound_avro::AvroError| KafkaDataSourceError::InvalidConfig(e.to_string());
     if let Some(url) = &config.schema_registry_url {
-        let timeout =
-            truthound_avro::registry::DEFAULT_TIMEOUT.min(config.streaming.consume_timeout);
         let mut registry =
-            truthound_avro::AvroDeserializer::with_registry(url.clone()).with_timeout(timeout);
-        if let (Some(user), Some(password)) = (
-            &config.schema_registry_username,
-            &config.schema_registry_password,
-        ) {
-            registry = registry.with_basic_auth(user.clone(), password.clone());
-        }
-        if let Some(path) = &config.schema_registry_ssl_cafile {
-            registry = registry.with_ca_file(path);
-        }
+            truthound_avro::AvroDeserializer::with_registry_config(registry_config(config, url));
         registry = match config.avro_reader_schema.as_deref().map(str::trim) {
             // A subject named in the configuration must exist; the default one may not (other
             // subject naming strategies), and then messages are read as written.
@@ -181,21 +192,11 @@ fn avro_deserializer(config: &KafkaDataSourceConfig) -> Result<Arc<dyn MessageDe
 /// schema registry (timeout and failures as for Avro: see `avro_deserializer`).
 #[cfg(feature = "protobuf")]
 fn protobuf_deserializer(config: &KafkaDataSourceConfig) -> Result<Arc<dyn MessageDeserializer>> {
-    use truthound_protobuf::{ProtobufDeserializer, registry::DEFAULT_TIMEOUT};
+    use truthound_protobuf::ProtobufDeserializer;
     let invalid =
         |e: truthound_protobuf::ProtobufError| KafkaDataSourceError::InvalidConfig(e.to_string());
     if let Some(url) = &config.schema_registry_url {
-        let timeout = DEFAULT_TIMEOUT.min(config.streaming.consume_timeout);
-        let mut registry = ProtobufDeserializer::with_registry(url.clone()).with_timeout(timeout);
-        if let (Some(user), Some(password)) = (
-            &config.schema_registry_username,
-            &config.schema_registry_password,
-        ) {
-            registry = registry.with_basic_auth(user.clone(), password.clone());
-        }
-        if let Some(path) = &config.schema_registry_ssl_cafile {
-            registry = registry.with_ca_file(path);
-        }
+        let registry = ProtobufDeserializer::with_registry_config(registry_config(config, url));
         return Ok(Arc::new(registry.finish().map_err(invalid)?));
     }
     let proto = config.protobuf_schema.as_deref().ok_or_else(|| {

@@ -174,7 +174,13 @@ impl ProtobufDeserializer {
     /// `https://` registries need the `tls` feature (rustls: the webpki roots, or
     /// [`with_ca_file`](RegistryBuilder::with_ca_file)).
     pub fn with_registry(url: impl Into<String>) -> RegistryBuilder {
-        RegistryBuilder::new(url.into())
+        RegistryBuilder::new(registry::RegistryConfig::new(url))
+    }
+
+    /// As [`with_registry`](Self::with_registry), with the registry's URL, credentials, CA
+    /// file, timeout and retry delay already set.
+    pub fn with_registry_config(config: registry::RegistryConfig) -> RegistryBuilder {
+        RegistryBuilder::new(config)
     }
 }
 

@@ -16,12 +16,12 @@ use base64::Engine as _;
 use prost_reflect::prost::Message as _;
 use prost_reflect::prost_types::FileDescriptorProto;
 use secrecy::SecretString;
-use truthound_registry::{RegistryClient, RegistryConfig, Schema, SchemaCache, SchemaType};
+use truthound_registry::{RegistryClient, Schema, SchemaCache, SchemaType};
 use truthound_streaming_core::DeserializeFailure;
 
 use crate::{Fixed, ProtobufDeserializer, ProtobufError, SCHEMA_FILE, Source};
 
-pub use truthound_registry::{DEFAULT_RETRY_AFTER, DEFAULT_TIMEOUT};
+pub use truthound_registry::{DEFAULT_RETRY_AFTER, DEFAULT_TIMEOUT, RegistryConfig};
 
 /// What follows the wire-format header, for failure messages.
 pub(crate) const BODY: &str = "message indexes, Protobuf message";
@@ -52,10 +52,8 @@ pub struct RegistryBuilder {
 }
 
 impl RegistryBuilder {
-    pub(crate) fn new(url: String) -> Self {
-        Self {
-            config: RegistryConfig::new(url),
-        }
+    pub(crate) fn new(config: RegistryConfig) -> Self {
+        Self { config }
     }
 
     /// Authenticates to the registry with HTTP basic auth (Confluent Cloud: the schema registry
