@@ -979,6 +979,32 @@ mod tests {
         }
     }
 
+    #[test]
+    fn protobuf_takes_a_schema_or_a_registry_not_both() {
+        let protobuf = || {
+            KafkaDataSourceConfig::new("broker:9092", "t")
+                .with_deserializer_type(DeserializerType::Protobuf)
+        };
+        let err = |config: KafkaDataSourceConfig| config.validate().unwrap_err().to_string();
+        assert!(err(protobuf()).contains("needs protobuf_schema"));
+        let schema = "syntax = \"proto3\"; message M { int32 a = 1; }";
+        protobuf()
+            .with_protobuf_schema(schema, None::<String>)
+            .validate()
+            .unwrap();
+        let registry = protobuf().with_schema_registry_url("http://registry:8081");
+        registry.validate().unwrap();
+        assert!(
+            err(registry
+                .clone()
+                .with_protobuf_schema(schema, None::<String>))
+            .contains("both set")
+        );
+        let mut named = registry;
+        named.protobuf_message = Some("M".into());
+        assert!(err(named).contains("protobuf_message set with schema_registry_url"));
+    }
+
     /// A password that must never appear in any output.
     const SECRET: &str = "pw-4f1c9a";
 
