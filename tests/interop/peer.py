@@ -179,6 +179,26 @@ READING = {
     "required": ["sensor", "celsius", "ok"],
 }
 
+# A JSON Schema whose types say more than its documents: formats, numbers written as integers,
+# a `$ref`, an optional (pydantic-style `anyOf` with null) and an array of dates.
+TYPED_READING = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "title": "TypedReading",
+    "type": "object",
+    "definitions": {"Stamp": {"type": "string", "format": "date-time"}},
+    "properties": {
+        "sensor": {"type": "string"},
+        "at": {"$ref": "#/definitions/Stamp"},
+        "day": {"type": "string", "format": "date"},
+        "clock": {"type": "string", "format": "time"},
+        "celsius": {"type": "number"},
+        "count": {"type": "integer"},
+        "seen": {"anyOf": [{"$ref": "#/definitions/Stamp"}, {"type": "null"}]},
+        "history": {"type": "array", "items": {"type": "string", "format": "date"}},
+    },
+    "required": ["sensor", "at", "day", "clock", "celsius", "count", "seen", "history"],
+}
+
 
 # The protobuf message that `protobuf_reading_class` builds, as the .proto text the reader is
 # given (tests/tests/registry_serializers.rs holds the same text).
@@ -283,6 +303,22 @@ def registry_values(kind, count):
             for j in range(i % 2):
                 r.counts[f"c{j}"] = i
             yield reading, r
+    elif kind == "json-typed":
+        start = datetime.date(2024, 1, 1)
+        for i in range(count):
+            at = f"2024-02-29T12:00:{i % 60:02}.{i:06}+01:00"
+            # Record 7's date does not exist: the JSONSerializer does not check formats.
+            day = "2024-02-30" if i == 7 else (start + datetime.timedelta(days=i)).isoformat()
+            yield TYPED_READING, {
+                "sensor": f"s{i % 4}",
+                "at": at,
+                "day": day,
+                "clock": f"12:{i % 60:02}:00Z",
+                "celsius": i,
+                "count": i * 10,
+                "seen": None if i % 2 else at,
+                "history": [(start + datetime.timedelta(days=j)).isoformat() for j in range(i % 3)],
+            }
     elif kind == "json":
         for i in range(count):
             yield READING, {"sensor": f"s{i % 4}", "celsius": i / 4, "ok": i % 3 != 0}
@@ -304,7 +340,7 @@ def produce_registry(broker, topic, registry, kind, count, partitions):
                 from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
 
                 serializers[key] = ProtobufSerializer(schema, client, {"use.deprecated.format": False})
-            elif kind == "json":
+            elif kind.startswith("json"):
                 from confluent_kafka.schema_registry.json_schema import JSONSerializer
 
                 serializers[key] = JSONSerializer(json.dumps(schema), client)

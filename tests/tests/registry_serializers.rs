@@ -262,6 +262,103 @@ async fn registry_framed_json_from_the_json_serializer() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn json_schema_types_from_the_registry_make_the_columns() {
+    let registry = ConfluentRegistry::start();
+    let count = 30;
+    let topic = produced(&registry, "json-typed", count).await;
+    let snapshot = KafkaDataSource::new(
+        KafkaDataSourceConfig::new(broker_address(), &topic)
+            .with_deserializer_type(DeserializerType::Json)
+            .with_schema_registry_url(registry.url())
+            .with_include_key(false),
+    )
+    .unwrap()
+    .to_polars_dataframe()
+    .await
+    .unwrap();
+    // Record 7 has a date that does not exist: skipped, with its place and the field.
+    let skipped = &snapshot.report.skipped;
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert_eq!((skipped[0].partition, skipped[0].offset), (1, 2));
+    assert!(
+        skipped[0]
+            .reason
+            .contains(r#"field "day": "2024-02-30" is not an RFC 3339 date"#),
+        "{}",
+        skipped[0].reason
+    );
+    let df = snapshot.frame;
+    let utc_us = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
+    let dtypes: Vec<(&str, DataType)> = df
+        .columns()
+        .iter()
+        .map(|c| (c.name().as_str(), c.dtype().clone()))
+        .collect();
+    assert_eq!(
+        dtypes,
+        [
+            ("sensor", DataType::String),
+            ("at", utc_us.clone()),
+            ("day", DataType::Date),
+            ("clock", DataType::Time),
+            // Written as integers, typed `number`.
+            ("celsius", DataType::Float64),
+            ("count", DataType::Int64),
+            ("seen", utc_us),
+            ("history", DataType::List(Box::new(DataType::Date))),
+        ]
+    );
+    let order: Vec<usize> = snapshot_order(count)
+        .into_iter()
+        .filter(|&i| i != 7)
+        .collect();
+    assert_eq!(df.height(), order.len());
+    for (row, &i) in order.iter().enumerate() {
+        // 12:00:ss.ffffff+01:00 is 11:00:ss.ffffff UTC.
+        let at = 1_709_204_400_000_000 + i as i64 * 1_000_000 + i as i64;
+        let cell = |c: &str| df.column(c).unwrap().get(row).unwrap().into_static();
+        let instant = |c: &str| {
+            df.column(c)
+                .unwrap()
+                .datetime()
+                .unwrap()
+                .physical()
+                .get(row)
+        };
+        assert_eq!(instant("at"), Some(at), "row {row}");
+        assert_eq!(cell("day"), AnyValue::Date(19_723 + i as i32));
+        assert_eq!(
+            cell("clock"),
+            AnyValue::Time((12 * 3600 + i as i64 * 60) * 1_000_000_000)
+        );
+        assert_eq!(cell("celsius"), AnyValue::Float64(i as f64));
+        assert_eq!(cell("count"), AnyValue::Int64(i as i64 * 10));
+        assert_eq!(instant("seen"), (i % 2 == 0).then_some(at));
+        let history = df
+            .column("history")
+            .unwrap()
+            .list()
+            .unwrap()
+            .get_as_series(row)
+            .unwrap();
+        let days: Vec<Option<i32>> = history.to_physical_repr().i32().unwrap().iter().collect();
+        assert_eq!(
+            days,
+            (0..i as i32 % 3)
+                .map(|j| Some(19_723 + j))
+                .collect::<Vec<_>>()
+        );
+    }
+    // The one schema was fetched once, by its id.
+    let ids = value_schema_ids(&registry, &topic);
+    assert_eq!(ids.len(), 1);
+    assert_eq!(
+        registry.requests(&format!("GET /schemas/ids/{}", ids[0])),
+        1
+    );
+}
+
 /// The message `peer.py` builds for the `protobuf` kind, as `.proto` text.
 const READING_PROTO: &str = r#"syntax = "proto3";
 package iot;

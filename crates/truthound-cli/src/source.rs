@@ -18,7 +18,8 @@ use truthound_streaming_core::{
 /// The format of the messages' values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum ValueFormat {
-    /// JSON documents: objects become rows, one column per field.
+    /// JSON documents: objects become rows, one column per field (typed by their JSON Schema
+    /// with --schema-registry).
     Json,
     /// Avro: with --avro-schema (raw datums) or --schema-registry (Confluent framing).
     Avro,
@@ -153,8 +154,9 @@ pub(crate) struct SourceArgs {
     /// as its own writer schema), or a reader schema (a JSON file).
     #[arg(long, value_name = "latest|writer|FILE")]
     pub(crate) avro_reader_schema: Option<String>,
-    /// Schema registry URL for --format avro or protobuf with Confluent-framed values: http://
-    /// or https://.
+    /// Schema registry URL for --format avro, protobuf or json with Confluent-framed values:
+    /// http:// or https://. With json, each document's JSON Schema types the columns (dates,
+    /// times and timestamps from `format`, floats from `number`).
     #[arg(long, value_name = "URL")]
     pub(crate) schema_registry: Option<String>,
     /// The registry subject whose latest version values are read as (default: TOPIC-value).

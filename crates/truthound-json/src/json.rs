@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use simd_json::prelude::ValueAsScalar as _;
 use simd_json::{Buffers, Node, StaticNode, Tape};
 use truthound_streaming_core::{
-    ConfigError, DeserializeFailure, MessageDeserializer, ValueVisitor,
+    ConfigError, DeserializeFailure, MessageDeserializer, TimeUnit, ValueVisitor,
 };
 
 /// Decodes JSON payloads (the `"json"` deserializer type).
@@ -22,7 +22,8 @@ use truthound_streaming_core::{
 /// Payloads in the Confluent schema-registry wire format (as its `JSONSerializer` writes them:
 /// a zero byte, a 4-byte schema id, then the document) are read past the 5-byte frame: JSON
 /// text never starts with a zero byte, so plain and framed documents can share a topic. The
-/// schema itself is not fetched; the columns come from the documents, as for plain JSON.
+/// schema itself is not fetched; the columns come from the documents, as for plain JSON (the
+/// [`JsonSchemaDeserializer`](crate::JsonSchemaDeserializer) types them by their schema).
 ///
 /// ```
 /// use truthound_json::JSONDeserializer;
@@ -74,8 +75,8 @@ struct Scratch {
     buffers: Buffers,
     /// The tape's allocation, kept empty between calls.
     tape: Vec<Node<'static>>,
-    /// Open containers while walking: (is object, entries left).
-    stack: Vec<(bool, usize)>,
+    /// Open containers while walking: (is object, entries left, their shape).
+    stack: Vec<(bool, usize, u32)>,
 }
 
 impl Scratch {
@@ -88,16 +89,17 @@ impl Scratch {
         }
     }
 
-    fn decode(
+    fn decode<T: Types>(
         &mut self,
         payload: &[u8],
+        types: &T,
         visitor: &mut dyn ValueVisitor,
     ) -> Result<(), DeserializeFailure> {
         self.input.clear();
         self.input.extend_from_slice(payload);
         let mut tape = Tape(relifetime(std::mem::take(&mut self.tape)));
         let result = match simd_json::fill_tape(&mut self.input, &mut self.buffers, &mut tape) {
-            Ok(()) => walk(&tape.0, &mut self.stack, visitor),
+            Ok(()) => walk(&tape.0, &mut self.stack, types, visitor),
             Err(e) => Err(DeserializeFailure::new(format!("invalid JSON: {e}"))),
         };
         self.tape = relifetime(tape.0);
@@ -119,32 +121,113 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::new());
 }
 
-/// Reports the value on `nodes` to `visitor`, depth first, without recursion.
-fn walk(
+/// What a walk knows of the value's types: for a JSON Schema, the shape of each value by its
+/// place in the document ([`crate::schema`]); [`Untyped`] knows nothing. Shapes are numbers
+/// that only the implementation interprets; the walk passes them around.
+pub(crate) trait Types {
+    /// The shape of the whole document.
+    fn root(&self) -> u32;
+    /// The shape of the value of `key` in an object of shape `object`.
+    fn field(&self, object: u32, key: &str) -> u32;
+    /// The shape of the items of an array of shape `array`.
+    fn items(&self, array: u32) -> u32;
+    /// What a scalar of this shape becomes.
+    fn scalar(&self, shape: u32) -> Scalar;
+}
+
+/// What a scalar of a shape becomes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Scalar {
+    /// As it is in the document.
+    AsIs,
+    /// A string with `format: date-time`: a UTC timestamp in microseconds.
+    DateTime,
+    /// A string with `format: date`.
+    Date,
+    /// A string with `format: time`: microseconds after midnight UTC.
+    Time,
+    /// `type: integer`: an integral float (`3.0`) as an integer.
+    Integer,
+    /// `type: number`: integers as floats, so that the column is one of floats from its first
+    /// value.
+    Number,
+}
+
+/// No types: every value as the document has it.
+pub(crate) struct Untyped;
+
+impl Types for Untyped {
+    #[inline(always)]
+    fn root(&self) -> u32 {
+        0
+    }
+    #[inline(always)]
+    fn field(&self, _: u32, _: &str) -> u32 {
+        0
+    }
+    #[inline(always)]
+    fn items(&self, _: u32) -> u32 {
+        0
+    }
+    #[inline(always)]
+    fn scalar(&self, _: u32) -> Scalar {
+        Scalar::AsIs
+    }
+}
+
+/// Reports the value on `nodes` to `visitor`, depth first, without recursion, typed by `types`.
+fn walk<T: Types>(
     nodes: &[Node<'_>],
-    stack: &mut Vec<(bool, usize)>,
+    stack: &mut Vec<(bool, usize, u32)>,
+    types: &T,
     visitor: &mut dyn ValueVisitor,
 ) -> Result<(), DeserializeFailure> {
     let truncated = || DeserializeFailure::new("invalid JSON: truncated tape");
     stack.clear();
     let mut idx = 0;
+    let mut shape = types.root();
+    // The last key seen, to name the field in a failure.
+    let mut key: &str = "";
     loop {
         match *nodes.get(idx).ok_or_else(truncated)? {
-            Node::String(s) => visitor.str(s),
-            Node::Static(node) => scalar(node, visitor),
+            Node::String(s) => match types.scalar(shape) {
+                Scalar::DateTime => typed(
+                    truthound_streaming_core::temporal::parse_iso_timestamp(s),
+                    s,
+                    key,
+                    "date-time",
+                    |v| visitor.timestamp(v, TimeUnit::Microseconds, true),
+                )?,
+                Scalar::Date => typed(
+                    truthound_streaming_core::temporal::parse_iso_date(s),
+                    s,
+                    key,
+                    "date",
+                    |v| visitor.date(v),
+                )?,
+                Scalar::Time => typed(
+                    truthound_streaming_core::temporal::parse_iso_time(s),
+                    s,
+                    key,
+                    "time",
+                    |v| visitor.time(v, TimeUnit::Microseconds),
+                )?,
+                _ => visitor.str(s),
+            },
+            Node::Static(node) => scalar(node, types.scalar(shape), visitor),
             Node::Object { len, .. } => {
                 visitor.begin_object(Some(len));
-                stack.push((true, len));
+                stack.push((true, len, shape));
             }
             Node::Array { len, .. } => {
                 visitor.begin_array(Some(len));
-                stack.push((false, len));
+                stack.push((false, len, shape));
             }
         }
         idx += 1;
         // Close finished containers, then position on the next value (after its key).
         loop {
-            let Some((is_object, left)) = stack.last_mut() else {
+            let Some((is_object, left, parent)) = stack.last_mut() else {
                 return Ok(());
             };
             if *left == 0 {
@@ -159,7 +242,11 @@ fn walk(
             *left -= 1;
             if *is_object {
                 match nodes.get(idx) {
-                    Some(Node::String(k)) => visitor.key(k),
+                    Some(&Node::String(k)) => {
+                        visitor.key(k);
+                        key = k;
+                        shape = types.field(*parent, k);
+                    }
                     _ => return Err(DeserializeFailure::new("invalid JSON: object key expected")),
                 }
                 idx += 1;
@@ -171,16 +258,57 @@ fn walk(
                     };
                     continue;
                 }
+            } else {
+                shape = types.items(*parent);
             }
             break;
         }
     }
 }
 
-fn scalar(node: StaticNode, visitor: &mut dyn ValueVisitor) {
+/// Reports a string the schema gives a format, parsed; a failure naming the field when it does
+/// not parse.
+fn typed<V>(
+    parsed: Option<V>,
+    text: &str,
+    key: &str,
+    format: &str,
+    report: impl FnOnce(V),
+) -> Result<(), DeserializeFailure> {
+    match parsed {
+        Some(v) => {
+            report(v);
+            Ok(())
+        }
+        None => {
+            let shown: String = text.chars().take(64).collect();
+            let more = if shown.len() < text.len() { "…" } else { "" };
+            let place = if key.is_empty() {
+                "the value".to_owned()
+            } else {
+                format!("field {key:?}")
+            };
+            Err(DeserializeFailure::new(format!(
+                "{place}: {shown:?}{more} is not an RFC 3339 {format}, which the JSON Schema's \
+                 `format` says it is"
+            )))
+        }
+    }
+}
+
+fn scalar(node: StaticNode, typed: Scalar, visitor: &mut dyn ValueVisitor) {
     match node {
         StaticNode::Null => visitor.null(),
         StaticNode::Bool(b) => visitor.bool(b),
+        StaticNode::I64(v) if typed == Scalar::Number => visitor.f64(v as f64),
+        StaticNode::U64(v) if typed == Scalar::Number => visitor.f64(v as f64),
+        StaticNode::F64(v)
+            if typed == Scalar::Integer
+                && v.fract() == 0.0
+                && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&v) =>
+        {
+            visitor.i64(v as i64);
+        }
         StaticNode::I64(v) => visitor.i64(v),
         StaticNode::U64(v) => match i64::try_from(v) {
             Ok(v) => visitor.i64(v),
@@ -197,6 +325,29 @@ fn scalar(node: StaticNode, visitor: &mut dyn ValueVisitor) {
     }
 }
 
+/// Decodes one JSON document (past a Confluent wire-format frame, if it has one) into
+/// `visitor`, typed by `types`, on this thread's reused scratch buffers.
+pub(crate) fn decode<T: Types>(
+    payload: &[u8],
+    types: &T,
+    visitor: &mut dyn ValueVisitor,
+) -> Result<(), DeserializeFailure> {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => scratch.decode(payload, types, visitor),
+        // A visitor that decodes JSON itself, on the same thread: use a fresh scratch.
+        Err(_) => Scratch::new().decode(payload, types, visitor),
+    })
+}
+
+/// The document in a payload: past the Confluent wire format's magic byte 0 and schema id
+/// when it has them (JSON text never starts with a zero byte).
+pub(crate) fn unframed(payload: &[u8]) -> &[u8] {
+    match payload {
+        [0, _, _, _, _, document @ ..] => document,
+        other => other,
+    }
+}
+
 impl MessageDeserializer for JSONDeserializer {
     fn name(&self) -> &str {
         "json"
@@ -207,15 +358,6 @@ impl MessageDeserializer for JSONDeserializer {
         payload: &[u8],
         visitor: &mut dyn ValueVisitor,
     ) -> Result<(), DeserializeFailure> {
-        // The Confluent wire format: magic byte 0 and the schema id before the document.
-        let payload = match payload {
-            [0, _, _, _, _, document @ ..] => document,
-            other => other,
-        };
-        SCRATCH.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut scratch) => scratch.decode(payload, visitor),
-            // A visitor that decodes JSON itself, on the same thread: use a fresh scratch.
-            Err(_) => Scratch::new().decode(payload, visitor),
-        })
+        decode(unframed(payload), &Untyped, visitor)
     }
 }

@@ -8,6 +8,9 @@
 //!
 //! # Layout
 //! - [`json`]: [`JSONDeserializer`], JSON documents.
+//! - [`schema`]: [`JsonSchemaDeserializer`], JSON documents typed by a JSON Schema (dates,
+//!   times and timestamps from `format`, floats from `number`), fixed or, with the `registry`
+//!   feature, from a Confluent schema registry by the id in each payload.
 //! - [`text`]: [`StringDeserializer`] (one string per payload) and [`BytesDeserializer`] (the
 //!   payload bytes as they are).
 //! - [`deserializer_for`]: the built-in deserializer for a configured
@@ -27,11 +30,15 @@
 //! ```
 
 pub mod json;
+#[cfg(feature = "registry")]
+mod registry;
+pub mod schema;
 pub mod text;
 
 use std::sync::Arc;
 
 pub use json::{JSONDeserializer, JsonDeserializer};
+pub use schema::{JsonSchemaDeserializer, JsonSchemaError};
 pub use text::{BytesDeserializer, StringDeserializer};
 use truthound_streaming_core::{DeserializerType, MessageDeserializer, StreamingDataSourceError};
 

@@ -98,8 +98,10 @@ pub struct KafkaDataSourceConfig {
     /// The registry subject whose latest version is the reader schema; `None` (the default):
     /// `{topic}-value`, Confluent's default subject naming.
     pub schema_registry_subject: Option<String>,
-    /// Schema registry URL for `deserializer_type = avro` or `protobuf` with Confluent-framed
-    /// values: `http://` or `https://` (Confluent Cloud), without credentials in it.
+    /// Schema registry URL for `deserializer_type = avro`, `protobuf` or `json` with
+    /// Confluent-framed values: `http://` or `https://` (Confluent Cloud), without credentials
+    /// in it. For `json`, each framed document's JSON Schema types its columns (formats,
+    /// `number`, `integer`; see `truthound_json::schema`).
     pub schema_registry_url: Option<String>,
     /// Schema registry user name for HTTP basic auth (Confluent Cloud: the Schema Registry API
     /// key, not the cluster's).
@@ -573,6 +575,17 @@ impl KafkaDataSourceConfig {
                 _ => {}
             }
         }
+        if matches!(
+            self.streaming.deserializer_type,
+            DeserializerType::String | DeserializerType::Bytes
+        ) && self.schema_registry_url.is_some()
+        {
+            return bad(format!(
+                "schema_registry_url set, but deserializer_type {} does not use a registry \
+                 (avro, protobuf and json do): remove it, or choose the values' format",
+                self.streaming.deserializer_type
+            ));
+        }
         if self.streaming.deserializer_type == DeserializerType::Avro
             && self.avro_schema.is_none()
             && self.schema_registry_url.is_none()
@@ -1003,6 +1016,24 @@ mod tests {
         let mut named = registry;
         named.protobuf_message = Some("M".into());
         assert!(err(named).contains("protobuf_message set with schema_registry_url"));
+    }
+
+    #[test]
+    fn a_registry_is_only_for_formats_that_use_one() {
+        let with = |kind| {
+            KafkaDataSourceConfig::new("broker:9092", "t")
+                .with_deserializer_type(kind)
+                .with_schema_registry_url("http://registry:8081")
+                .validate()
+        };
+        with(DeserializerType::Json).unwrap();
+        for kind in [DeserializerType::String, DeserializerType::Bytes] {
+            let err = with(kind).unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("deserializer_type {kind} does not use a registry")),
+                "{err}"
+            );
+        }
     }
 
     /// A password that must never appear in any output.

@@ -108,7 +108,7 @@ impl std::fmt::Debug for KafkaDataSource {
 
 fn deserializer_for(config: &KafkaDataSourceConfig) -> Result<Arc<dyn MessageDeserializer>> {
     Ok(match config.streaming.deserializer_type {
-        DeserializerType::Json => Arc::new(truthound_json::JSONDeserializer::new()),
+        DeserializerType::Json => json_deserializer(config)?,
         DeserializerType::String => Arc::new(truthound_json::StringDeserializer::new()),
         DeserializerType::Bytes => Arc::new(truthound_json::BytesDeserializer::new()),
         DeserializerType::Avro => avro_deserializer(config)?,
@@ -125,7 +125,7 @@ fn deserializer_for(config: &KafkaDataSourceConfig) -> Result<Arc<dyn MessageDes
 /// The schema registry at `url` with the configured credentials and CA file. A lookup blocks
 /// the thread decoding the message, so its timeout is the registry's default (10 s) or
 /// `consume_timeout` when shorter.
-#[cfg(any(feature = "avro", feature = "protobuf"))]
+#[cfg(any(feature = "avro", feature = "protobuf", feature = "json-schema"))]
 fn registry_config(
     config: &KafkaDataSourceConfig,
     url: &str,
@@ -207,6 +207,24 @@ fn protobuf_deserializer(config: &KafkaDataSourceConfig) -> Result<Arc<dyn Messa
     ProtobufDeserializer::from_proto(proto, config.protobuf_message.as_deref())
         .map(|d| Arc::new(d) as Arc<dyn MessageDeserializer>)
         .map_err(invalid)
+}
+
+/// The JSON deserializer: plain, or with the schema registry's JSON Schemas typing
+/// Confluent-framed documents (timeout and failures as for Avro: see `avro_deserializer`).
+fn json_deserializer(config: &KafkaDataSourceConfig) -> Result<Arc<dyn MessageDeserializer>> {
+    match &config.schema_registry_url {
+        None => Ok(Arc::new(truthound_json::JSONDeserializer::new())),
+        #[cfg(feature = "json-schema")]
+        Some(url) => truthound_json::JsonSchemaDeserializer::with_registry_config(
+            registry_config(config, url),
+        )
+        .map(|d| Arc::new(d) as Arc<dyn MessageDeserializer>)
+        .map_err(|e| KafkaDataSourceError::InvalidConfig(e.to_string())),
+        #[cfg(not(feature = "json-schema"))]
+        Some(_) => Err(KafkaDataSourceError::Unsupported(
+            "deserializer_type json with schema_registry_url needs the `json-schema` feature: enable it on truthound-kafka (or the truthound facade), or remove schema_registry_url".into(),
+        )),
+    }
 }
 
 #[cfg(not(feature = "protobuf"))]

@@ -192,9 +192,214 @@ pub fn fits_precision(unscaled: i128, precision: u8) -> bool {
     }
 }
 
+/// The days from 1970-01-01 to this proleptic Gregorian date (`month` 1..=12, `day` checked
+/// against the month's length); `None` for a date that does not exist.
+fn days_from_civil(year: i64, month: i64, day: i64) -> Option<i64> {
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let length = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if !(1..=length).contains(&day) {
+        return None;
+    }
+    // Howard Hinnant's `days_from_civil`, the inverse of `write_date`'s arithmetic.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+/// `n` ASCII digits at the start of `s` as a number, and the rest.
+fn digits(s: &[u8], n: usize) -> Option<(i64, &[u8])> {
+    let (head, rest) = s.split_at_checked(n)?;
+    let mut value = 0;
+    for &b in head {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + i64::from(b - b'0');
+    }
+    Some((value, rest))
+}
+
+/// `YYYY-MM-DD` as days since 1970-01-01, and the rest.
+fn parse_date_prefix(s: &[u8]) -> Option<(i64, &[u8])> {
+    let (year, s) = digits(s, 4)?;
+    let s = s.strip_prefix(b"-")?;
+    let (month, s) = digits(s, 2)?;
+    let s = s.strip_prefix(b"-")?;
+    let (day, s) = digits(s, 2)?;
+    Some((days_from_civil(year, month, day)?, s))
+}
+
+/// `HH:MM:SS[.fraction][Z|±HH:MM]` as microseconds after midnight (the fraction truncated to
+/// microseconds; a leap second, `:60`, read as the last microsecond of its minute) and the
+/// offset from UTC in seconds (`None` when the text gives none).
+fn parse_clock(s: &[u8]) -> Option<(i64, Option<i64>)> {
+    let (hour, s) = digits(s, 2)?;
+    let s = s.strip_prefix(b":")?;
+    let (minute, s) = digits(s, 2)?;
+    let s = s.strip_prefix(b":")?;
+    let (second, mut s) = digits(s, 2)?;
+    if hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let mut micros = 0;
+    if let Some(rest) = s.strip_prefix(b".") {
+        let n = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        if n == 0 {
+            return None;
+        }
+        let (fraction, rest) = rest.split_at(n);
+        for (i, &b) in fraction.iter().take(6).enumerate() {
+            micros += i64::from(b - b'0') * 10_i64.pow(5 - i as u32);
+        }
+        s = rest;
+    }
+    let of_day = if second == 60 {
+        (hour * 3600 + minute * 60 + 59) * 1_000_000 + 999_999
+    } else {
+        (hour * 3600 + minute * 60 + second) * 1_000_000 + micros
+    };
+    let offset = match s {
+        [] => None,
+        [b'Z' | b'z'] => Some(0),
+        [sign @ (b'+' | b'-'), rest @ ..] => {
+            let (h, rest) = digits(rest, 2)?;
+            let rest = rest.strip_prefix(b":")?;
+            let (m, rest) = digits(rest, 2)?;
+            if !rest.is_empty() || h > 23 || m > 59 {
+                return None;
+            }
+            let seconds = h * 3600 + m * 60;
+            Some(if *sign == b'-' { -seconds } else { seconds })
+        }
+        _ => return None,
+    };
+    Some((of_day, offset))
+}
+
+/// An RFC 3339 full date, `2024-02-29`, as days since 1970-01-01; `None` when the text is not
+/// one or the date does not exist.
+///
+/// ```
+/// use truthound_streaming_core::temporal::parse_iso_date;
+/// assert_eq!(parse_iso_date("2024-02-29"), Some(19_782));
+/// assert_eq!(parse_iso_date("1969-12-31"), Some(-1));
+/// assert_eq!(parse_iso_date("2023-02-29"), None);
+/// ```
+pub fn parse_iso_date(text: &str) -> Option<i32> {
+    match parse_date_prefix(text.as_bytes())? {
+        (days, []) => i32::try_from(days).ok(),
+        _ => None,
+    }
+}
+
+/// An RFC 3339 time, `12:34:56[.ffffff][Z|±HH:MM]`, as microseconds after midnight UTC: an
+/// offset is applied (wrapping around midnight), a time without one is taken as UTC. The
+/// fraction is truncated to microseconds; `None` when the text is not a time.
+///
+/// ```
+/// use truthound_streaming_core::temporal::parse_iso_time;
+/// assert_eq!(parse_iso_time("12:34:56.789Z"), Some(45_296_789_000));
+/// assert_eq!(parse_iso_time("01:00:00+02:00"), Some(23 * 3_600_000_000));
+/// assert_eq!(parse_iso_time("24:00:00"), None);
+/// ```
+pub fn parse_iso_time(text: &str) -> Option<i64> {
+    let (of_day, offset) = parse_clock(text.as_bytes())?;
+    Some((of_day - offset.unwrap_or(0) * 1_000_000).rem_euclid(SECONDS_PER_DAY * 1_000_000))
+}
+
+/// An RFC 3339 date-time, `2024-02-29T12:34:56[.ffffff](Z|±HH:MM)`, as microseconds since
+/// 1970-01-01T00:00:00Z. `t` or a space may stand for `T`; a date-time without an offset (as
+/// Python's `isoformat()` writes naive ones) is taken as UTC. The fraction is truncated to
+/// microseconds; `None` when the text is not a date-time.
+///
+/// ```
+/// use truthound_streaming_core::temporal::parse_iso_timestamp;
+/// assert_eq!(parse_iso_timestamp("1970-01-01T00:00:00Z"), Some(0));
+/// assert_eq!(parse_iso_timestamp("1970-01-01T01:00:00.000001+01:00"), Some(1));
+/// assert_eq!(parse_iso_timestamp("1969-12-31 23:59:59.999999"), Some(-1));
+/// assert_eq!(parse_iso_timestamp("2024-02-30T00:00:00Z"), None);
+/// ```
+pub fn parse_iso_timestamp(text: &str) -> Option<i64> {
+    let (days, rest) = parse_date_prefix(text.as_bytes())?;
+    let rest = match rest {
+        [b'T' | b't' | b' ', rest @ ..] => rest,
+        _ => return None,
+    };
+    let (of_day, offset) = parse_clock(rest)?;
+    let seconds = days * SECONDS_PER_DAY - offset.unwrap_or(0);
+    seconds.checked_mul(1_000_000)?.checked_add(of_day)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parsed_dates_and_timestamps_round_trip_through_their_text() {
+        for days in [-719_528, -1, 0, 1, 19_782, 2_932_896] {
+            let text = iso_date(days);
+            assert_eq!(parse_iso_date(&text), Some(days), "{text}");
+        }
+        for micros in [
+            i64::from(-719_528) * 86_400_000_000,
+            -1,
+            0,
+            1,
+            1_709_210_096_789_123,
+        ] {
+            let text = iso_timestamp(micros, TimeUnit::Microseconds, true);
+            assert_eq!(parse_iso_timestamp(&text), Some(micros), "{text}");
+        }
+        for micros in [0, 1, 86_399_999_999] {
+            let text = iso_time(micros, TimeUnit::Microseconds).unwrap();
+            assert_eq!(parse_iso_time(&text), Some(micros), "{text}");
+        }
+    }
+
+    #[test]
+    fn parsing_refuses_what_is_not_rfc_3339() {
+        for bad in [
+            "",
+            "2024-1-01",
+            "2024-13-01",
+            "2024-00-10",
+            "2024-04-31",
+            "20240101",
+            "2024-01-01x",
+        ] {
+            assert_eq!(parse_iso_date(bad), None, "{bad}");
+        }
+        for bad in [
+            "2024-01-01",
+            "2024-01-01T",
+            "2024-01-01T25:00:00Z",
+            "2024-01-01T12:60:00Z",
+            "2024-01-01T12:00:00.Z",
+            "2024-01-01T12:00:00+0100",
+            "2024-01-01T12:00:00+01:00x",
+            "2024-01-01X12:00:00Z",
+            "yesterday",
+        ] {
+            assert_eq!(parse_iso_timestamp(bad), None, "{bad}");
+        }
+        // Nanoseconds are truncated; a leap second is the last microsecond of its minute.
+        assert_eq!(
+            parse_iso_timestamp("1970-01-01T00:00:00.123456789Z"),
+            Some(123_456)
+        );
+        assert_eq!(parse_iso_time("23:59:60Z"), Some(86_399_999_999));
+        assert_eq!(parse_iso_time("00:30:00-01:00"), Some(5_400_000_000));
+    }
 
     #[test]
     fn dates_are_iso_calendar_dates() {
