@@ -491,6 +491,43 @@ def test_error_handling_deserialization(broker, make_topic):  # type: ignore[no-
     assert report.rows == 2
 
 
+# Beyond the spec: a JSON Schema (dict or JSON) types JSON columns where documents say less.
+def test_a_json_schema_types_the_columns(broker, make_topic):  # type: ignore[no-untyped-def]
+    docs = [
+        {"at": "2024-02-29T12:00:00+01:00", "day": "2024-02-29", "celsius": 21},
+        {"at": "2024-02-29T12:00:01Z", "day": "2024-02-30", "celsius": 22},
+        {"at": "1970-01-01T00:00:00Z", "day": "1970-01-01", "celsius": 23.5},
+    ]
+    topic = make_topic(1, lambda p: [(None, json.dumps(d).encode()) for d in docs])
+    schema = {
+        "type": "object",
+        "properties": {
+            "at": {"type": "string", "format": "date-time"},
+            "day": {"type": "string", "format": "date"},
+            "celsius": {"type": "number"},
+        },
+    }
+    for given in (schema, json.dumps(schema)):
+        config = KafkaDataSourceConfig(bootstrap_servers=broker, topic=topic, json_schema=given)
+        with KafkaDataSource(config) as source:
+            df = source.to_polars_dataframe()
+            report = source.last_report
+        assert df.schema == {
+            "at": pl.Datetime("us", "UTC"),
+            "day": pl.Date,
+            "celsius": pl.Float64,
+        }
+        assert df["celsius"].to_list() == [21.0, 23.5]
+        assert df["at"].dt.epoch("us").to_list() == [1_709_204_400_000_000, 0]
+        assert report is not None
+        assert [(s.partition, s.offset) for s in report.skipped] == [(0, 1)]
+        assert '"2024-02-30" is not an RFC 3339 date' in report.skipped[0].reason
+    with pytest.raises(ValueError, match="json_schema"):
+        KafkaDataSourceConfig(
+            bootstrap_servers=broker, topic=topic, json_schema=schema, deserializer_type="string"
+        )
+
+
 # ## Factory Functions
 def test_from_kafka(broker, user_events):  # type: ignore[no-untyped-def]
     topic = user_events(1, 12)

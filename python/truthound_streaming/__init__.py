@@ -145,7 +145,10 @@ class KafkaDataSourceConfig(StreamingDataSourceConfig):
     registry, the latest version of ``schema_registry_subject``, by default ``TOPIC-value``;
     ``"writer"``, each message as written; or a reader schema, dict or JSON), and the schema
     registry's ``schema_registry_*`` settings; for ``deserializer_type="protobuf"``,
-    ``protobuf_schema`` (the ``.proto`` text) and ``protobuf_message`` (the message type).
+    ``protobuf_schema`` (the ``.proto`` text) and ``protobuf_message`` (the message type);
+    for ``deserializer_type="json"``, ``json_schema`` (a JSON Schema, dict or JSON, whose
+    ``format`` and number types type the columns; with ``schema_registry_url``, framed
+    documents are typed by the registry's schema instead).
     """
 
     # Connection
@@ -182,6 +185,9 @@ class KafkaDataSourceConfig(StreamingDataSourceConfig):
     schema_registry_username: Optional[str] = None
     schema_registry_password: Optional[str] = dataclasses.field(default=None, repr=False)
     schema_registry_ssl_cafile: Optional[str] = None
+
+    # JSON
+    json_schema: Optional[Union[str, Dict[str, Any]]] = None
 
     def __post_init__(self) -> None:
         _native.validate_config(self._fields())

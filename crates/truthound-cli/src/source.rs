@@ -146,6 +146,10 @@ pub(crate) struct SourceArgs {
     /// import the well-known types.
     #[arg(long, value_name = "FILE")]
     pub(crate) protobuf_schema: Option<PathBuf>,
+    /// A JSON Schema (a file) typing --format json values without --schema-registry: dates,
+    /// times and timestamps from `format`, floats from `number`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) json_schema: Option<PathBuf>,
     /// The message type of --format protobuf values (default: the schema's first message).
     #[arg(long, value_name = "NAME")]
     pub(crate) protobuf_message: Option<String>,
@@ -285,6 +289,11 @@ impl SourceArgs {
             let schema = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read the Avro schema {}", path.display()))?;
             config = config.with_avro_schema(schema);
+        }
+        if let Some(path) = &self.json_schema {
+            let schema = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the JSON Schema {}", path.display()))?;
+            config = config.with_json_schema(schema);
         }
         if let Some(path) = &self.protobuf_schema {
             let proto = std::fs::read_to_string(path)

@@ -84,6 +84,11 @@ pub struct KafkaDataSourceConfig {
     /// that is unique); `None`: the first message of the schema. Confluent-framed values say
     /// their own type.
     pub protobuf_message: Option<String>,
+    /// A JSON Schema (its text) typing `deserializer_type = json` values without a schema
+    /// registry: dates, times and timestamps from `format`, floats from `number`, integers from
+    /// `integer` (see `truthound_json::schema`). With `schema_registry_url`, each framed
+    /// document's schema is the registry's and this stays `None`.
+    pub json_schema: Option<String>,
     /// What Avro values are read as, by Avro's schema resolution (defaults fill fields a
     /// writer lacks, fields the reader lacks are left out, `int` widens to `long` and so on):
     /// - `None` (the default): with the schema registry, the latest version of
@@ -159,6 +164,7 @@ impl KafkaDataSourceConfig {
             schema_registry_subject: None,
             protobuf_schema: None,
             protobuf_message: None,
+            json_schema: None,
             schema_registry_url: None,
             schema_registry_username: None,
             schema_registry_password: None,
@@ -321,6 +327,13 @@ impl KafkaDataSourceConfig {
     ) -> Self {
         self.protobuf_schema = Some(proto.into());
         self.protobuf_message = message.map(Into::into);
+        self
+    }
+
+    /// Sets the JSON Schema (text) that types JSON values.
+    #[must_use]
+    pub fn with_json_schema(mut self, schema: impl Into<String>) -> Self {
+        self.json_schema = Some(schema.into());
         self
     }
 
@@ -573,6 +586,23 @@ impl KafkaDataSourceConfig {
                         .into());
                 }
                 _ => {}
+            }
+        }
+        if self.json_schema.is_some() {
+            if self.streaming.deserializer_type != DeserializerType::Json {
+                return bad(format!(
+                    "json_schema set, but deserializer_type is {}: it types json values; \
+                     remove it, or read the values as json",
+                    self.streaming.deserializer_type
+                ));
+            }
+            if self.schema_registry_url.is_some() {
+                return bad(
+                    "json_schema and schema_registry_url are both set: with the \
+                     registry, each document's schema is the one its schema id names; remove \
+                     one"
+                    .into(),
+                );
             }
         }
         if matches!(
@@ -1027,6 +1057,27 @@ mod tests {
                 .validate()
         };
         with(DeserializerType::Json).unwrap();
+        let schema = r#"{"type": "object"}"#;
+        let err = with(DeserializerType::Json).map(|_| ()).and_then(|()| {
+            KafkaDataSourceConfig::new("broker:9092", "t")
+                .with_schema_registry_url("http://registry:8081")
+                .with_json_schema(schema)
+                .validate()
+        });
+        assert!(err.unwrap_err().to_string().contains("both set"));
+        KafkaDataSourceConfig::new("broker:9092", "t")
+            .with_json_schema(schema)
+            .validate()
+            .unwrap();
+        let err = KafkaDataSourceConfig::new("broker:9092", "t")
+            .with_deserializer_type(DeserializerType::String)
+            .with_json_schema(schema)
+            .validate()
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("json_schema set, but deserializer_type is string")
+        );
         for kind in [DeserializerType::String, DeserializerType::Bytes] {
             let err = with(kind).unwrap_err().to_string();
             assert!(

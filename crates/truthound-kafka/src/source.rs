@@ -209,11 +209,16 @@ fn protobuf_deserializer(config: &KafkaDataSourceConfig) -> Result<Arc<dyn Messa
         .map_err(invalid)
 }
 
-/// The JSON deserializer: plain, or with the schema registry's JSON Schemas typing
-/// Confluent-framed documents (timeout and failures as for Avro: see `avro_deserializer`).
+/// The JSON deserializer: plain, typed by `json_schema`, or with the schema registry's JSON
+/// Schemas typing Confluent-framed documents (timeout and failures as for Avro: see `avro_deserializer`).
 fn json_deserializer(config: &KafkaDataSourceConfig) -> Result<Arc<dyn MessageDeserializer>> {
     match &config.schema_registry_url {
-        None => Ok(Arc::new(truthound_json::JSONDeserializer::new())),
+        None => match &config.json_schema {
+            None => Ok(Arc::new(truthound_json::JSONDeserializer::new())),
+            Some(schema) => truthound_json::JsonSchemaDeserializer::from_schema_json(schema)
+                .map(|d| Arc::new(d) as Arc<dyn MessageDeserializer>)
+                .map_err(|e| KafkaDataSourceError::InvalidConfig(format!("json_schema: {e}"))),
+        },
         #[cfg(feature = "json-schema")]
         Some(url) => truthound_json::JsonSchemaDeserializer::with_registry_config(
             registry_config(config, url),

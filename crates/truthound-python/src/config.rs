@@ -13,7 +13,7 @@ use secrecy::SecretString;
 use truthound_kafka::KafkaDataSourceConfig;
 
 /// Fields set directly rather than as options.
-const DIRECT: [&str; 9] = [
+const DIRECT: [&str; 10] = [
     "bootstrap_servers",
     "topic",
     "sasl_password",
@@ -21,6 +21,7 @@ const DIRECT: [&str; 9] = [
     "avro_schema",
     "avro_reader_schema",
     "protobuf_schema",
+    "json_schema",
     "client_id",
     "connect_timeout",
 ];
@@ -111,6 +112,9 @@ pub(crate) fn build(fields: &Bound<'_, PyDict>) -> PyResult<KafkaDataSourceConfi
     }
     if let Some(json) = schema_json(fields, "avro_reader_schema")? {
         config = config.with_avro_reader_schema(json);
+    }
+    if let Some(json) = schema_json(fields, "json_schema")? {
+        config = config.with_json_schema(json);
     }
     if let Some(proto) = fields.get_item("protobuf_schema")?.filter(|p| !p.is_none()) {
         config.protobuf_schema = Some(proto.extract::<String>()?);

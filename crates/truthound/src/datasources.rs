@@ -11,7 +11,9 @@ pub mod streaming {
     #[cfg(feature = "avro")]
     pub use truthound_avro::AvroDeserializer;
     #[cfg(feature = "json")]
-    pub use truthound_json::{BytesDeserializer, JSONDeserializer, StringDeserializer};
+    pub use truthound_json::{
+        BytesDeserializer, JSONDeserializer, JsonSchemaDeserializer, StringDeserializer,
+    };
     #[cfg(feature = "kafka")]
     pub use truthound_kafka::{
         KafkaConnectionError, KafkaDataSource, KafkaDataSourceConfig, KafkaDataSourceError,

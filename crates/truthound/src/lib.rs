@@ -29,6 +29,8 @@
 //!   per-column rules over a frame, evaluated in one pass, with a report.
 //! - `avro`: the Avro deserializer (raw datums, or a schema registry).
 //! - `protobuf`: the Protobuf deserializer (a `.proto` schema, raw or Confluent-framed messages).
+//! - `json-schema`: JSON documents typed by their JSON Schema from a schema registry
+//!   (`deserializer_type json` with `schema_registry_url`).
 //!
 //! # Layout
 //! - [`datasources`]: the spec's module paths: `streaming` and the `from_kafka` factory.
