@@ -508,7 +508,9 @@ def test_a_json_schema_types_the_columns(broker, make_topic):  # type: ignore[no
         },
     }
     for given in (schema, json.dumps(schema)):
-        config = KafkaDataSourceConfig(bootstrap_servers=broker, topic=topic, json_schema=given)
+        config = KafkaDataSourceConfig(
+            bootstrap_servers=broker, topic=topic, json_schema=given, include_key=False
+        )
         with KafkaDataSource(config) as source:
             df = source.to_polars_dataframe()
             report = source.last_report
