@@ -30,7 +30,7 @@ use simd_json::OwnedValue;
 use simd_json::prelude::{ValueAsArray as _, ValueAsObject as _, ValueAsScalar as _};
 use truthound_streaming_core::{DeserializeFailure, MessageDeserializer, ValueVisitor};
 
-use crate::json::{Scalar, Types, Untyped, decode, unframed};
+use crate::json::{Scalar, Types, decode, unframed};
 
 /// The most shapes one schema compiles to, to bound what a hostile schema costs.
 const MAX_SHAPES: usize = 100_000;
@@ -166,7 +166,7 @@ impl MessageDeserializer for JsonSchemaDeserializer {
                         visitor,
                     )
                 }
-                _ => decode(payload, &Untyped, visitor),
+                _ => decode(payload, &crate::json::Untyped, visitor),
             },
         }
     }
