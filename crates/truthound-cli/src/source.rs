@@ -12,7 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use truthound_kafka::{KafkaDataSource, KafkaDataSourceConfig, ReadProgress, SaslMechanism};
 use truthound_polars::{DecodeReport, FrameSink, PolarsSourceExt, SegmentSpill, Snapshot};
 use truthound_streaming_core::{
-    AutoOffsetReset, DeserializerType, OnMalformed, StreamingDataSourceConfig,
+    AutoOffsetReset, DeserializerType, KeyDeserializer, OnMalformed, StreamingDataSourceConfig,
 };
 
 /// The format of the messages' values.
@@ -29,6 +29,22 @@ pub(crate) enum ValueFormat {
     String,
     /// Raw bytes: one `value` column.
     Bytes,
+}
+
+/// `--key-format`: how the messages' keys become the `_kafka_key` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum KeyFormat {
+    /// UTF-8 text (the default).
+    String,
+    /// JSON text, kept as it is (a Confluent wire-format header is dropped).
+    Json,
+    /// Raw bytes.
+    Bytes,
+    /// Avro in the Confluent wire format, with --schema-registry: a string key as it is,
+    /// others as compact JSON.
+    Avro,
+    /// Protobuf in the Confluent wire format, with --schema-registry: as compact JSON.
+    Protobuf,
 }
 
 /// `--on-malformed`: what happens to a message that cannot be decoded.
@@ -139,6 +155,10 @@ pub(crate) struct SourceArgs {
     /// The format of message values.
     #[arg(long, value_enum, default_value_t = ValueFormat::Json)]
     pub(crate) format: ValueFormat,
+    /// The format of message keys (default: the URL's ?key_deserializer= option, else string).
+    /// avro and protobuf decode Confluent-framed keys with --schema-registry.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub(crate) key_format: Option<KeyFormat>,
     /// Avro writer schema (a JSON file) for --format avro with raw Avro values.
     #[arg(long, value_name = "FILE")]
     pub(crate) avro_schema: Option<PathBuf>,
@@ -263,6 +283,15 @@ impl SourceArgs {
                 ValueFormat::String => DeserializerType::String,
                 ValueFormat::Bytes => DeserializerType::Bytes,
             });
+        if let Some(key) = self.key_format {
+            config = config.with_key_deserializer(match key {
+                KeyFormat::String => KeyDeserializer::String,
+                KeyFormat::Json => KeyDeserializer::Json,
+                KeyFormat::Bytes => KeyDeserializer::Bytes,
+                KeyFormat::Avro => KeyDeserializer::Avro,
+                KeyFormat::Protobuf => KeyDeserializer::Protobuf,
+            });
+        }
         match self.on_malformed {
             None => {}
             Some(Malformed::Skip) => config = config.with_on_malformed(OnMalformed::Skip),

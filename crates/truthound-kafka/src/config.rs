@@ -605,10 +605,23 @@ impl KafkaDataSourceConfig {
                 );
             }
         }
+        let registry_keys = self.streaming.include_key
+            && matches!(
+                self.streaming.key_deserializer,
+                KeyDeserializer::Avro | KeyDeserializer::Protobuf
+            );
+        if registry_keys && self.schema_registry_url.is_none() {
+            return bad(format!(
+                "key_deserializer {} needs schema_registry_url (--schema-registry URL): keys \
+                 in the Confluent wire format are decoded with the registry's schemas",
+                self.streaming.key_deserializer
+            ));
+        }
         if matches!(
             self.streaming.deserializer_type,
             DeserializerType::String | DeserializerType::Bytes
         ) && self.schema_registry_url.is_some()
+            && !registry_keys
         {
             return bad(format!(
                 "schema_registry_url set, but deserializer_type {} does not use a registry \
@@ -1085,6 +1098,37 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn registry_keys_need_the_registry_and_it_may_serve_only_them() {
+        let keys = |kind| {
+            KafkaDataSourceConfig::new("broker:9092", "t")
+                .with_deserializer_type(DeserializerType::String)
+                .with_key_deserializer(kind)
+        };
+        for kind in [KeyDeserializer::Avro, KeyDeserializer::Protobuf] {
+            let err = keys(kind).validate().unwrap_err().to_string();
+            assert!(
+                err.contains(&format!(
+                    "key_deserializer {kind} needs schema_registry_url"
+                )),
+                "{err}"
+            );
+            // String values with a registry for the keys.
+            keys(kind)
+                .with_schema_registry_url("http://registry:8081")
+                .validate()
+                .unwrap();
+            // Without the key column, the key format does not matter.
+            keys(kind).with_include_key(false).validate().unwrap();
+        }
+        let parsed = KafkaDataSourceConfig::parse_connection_string(
+            "kafka://b:9092/t?key_deserializer=avro&schema_registry_url=http://r:8081",
+        )
+        .unwrap();
+        assert_eq!(parsed.streaming.key_deserializer, KeyDeserializer::Avro);
+        parsed.validate().unwrap();
     }
 
     /// A password that must never appear in any output.

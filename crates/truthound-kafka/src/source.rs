@@ -11,8 +11,9 @@ use truthound_kafka_client::{
     PartitionRange, Record,
 };
 use truthound_streaming_core::{
-    AutoOffsetReset, BaseStreamingDataSource, Capabilities, DeserializerType, MessageDeserializer,
-    MessageHeader, MessageStream, RawMessage, StreamingDataSourceConfig, StreamingDataSourceError,
+    AutoOffsetReset, BaseStreamingDataSource, Capabilities, DeserializerType, KeyDeserializer,
+    MessageDeserializer, MessageHeader, MessageStream, RawMessage, StreamingDataSourceConfig,
+    StreamingDataSourceError,
 };
 
 use crate::config::KafkaDataSourceConfig;
@@ -93,6 +94,7 @@ pub struct KafkaDataSource {
     config: KafkaDataSourceConfig,
     name: String,
     deserializer: Arc<dyn MessageDeserializer>,
+    key_deserializer: Option<Arc<dyn MessageDeserializer>>,
     snapshot: Option<Snapshot>,
     progress: Option<ProgressFn>,
 }
@@ -232,6 +234,68 @@ fn json_deserializer(config: &KafkaDataSourceConfig) -> Result<Arc<dyn MessageDe
     }
 }
 
+/// The key deserializer of the `avro` and `protobuf` key formats: the schema registry's
+/// schemas, each key read as written (no reader schema: keys are read whole, not joined with
+/// other versions' fields). `None` for the text and bytes formats.
+fn key_deserializer_for(
+    config: &KafkaDataSourceConfig,
+) -> Result<Option<Arc<dyn MessageDeserializer>>> {
+    let kind = config.streaming.key_deserializer;
+    if !config.streaming.include_key
+        || !matches!(kind, KeyDeserializer::Avro | KeyDeserializer::Protobuf)
+    {
+        return Ok(None);
+    }
+    let url = config.schema_registry_url.as_deref().ok_or_else(|| {
+        KafkaDataSourceError::InvalidConfig(format!(
+            "key_deserializer {kind} needs schema_registry_url"
+        ))
+    })?;
+    Ok(Some(match kind {
+        KeyDeserializer::Avro => avro_registry_keys(config, url)?,
+        _ => protobuf_registry_keys(config, url)?,
+    }))
+}
+
+#[cfg(feature = "avro")]
+fn avro_registry_keys(
+    config: &KafkaDataSourceConfig,
+    url: &str,
+) -> Result<Arc<dyn MessageDeserializer>> {
+    truthound_avro::AvroDeserializer::with_registry_config(registry_config(config, url))
+        .finish()
+        .map(|d| Arc::new(d) as Arc<dyn MessageDeserializer>)
+        .map_err(|e| KafkaDataSourceError::InvalidConfig(e.to_string()))
+}
+
+#[cfg(not(feature = "avro"))]
+fn avro_registry_keys(_: &KafkaDataSourceConfig, _: &str) -> Result<Arc<dyn MessageDeserializer>> {
+    Err(KafkaDataSourceError::Unsupported(
+        "key_deserializer avro needs the `avro` feature: enable it on truthound-kafka (or the truthound facade)".into(),
+    ))
+}
+
+#[cfg(feature = "protobuf")]
+fn protobuf_registry_keys(
+    config: &KafkaDataSourceConfig,
+    url: &str,
+) -> Result<Arc<dyn MessageDeserializer>> {
+    truthound_protobuf::ProtobufDeserializer::with_registry_config(registry_config(config, url))
+        .finish()
+        .map(|d| Arc::new(d) as Arc<dyn MessageDeserializer>)
+        .map_err(|e| KafkaDataSourceError::InvalidConfig(e.to_string()))
+}
+
+#[cfg(not(feature = "protobuf"))]
+fn protobuf_registry_keys(
+    _: &KafkaDataSourceConfig,
+    _: &str,
+) -> Result<Arc<dyn MessageDeserializer>> {
+    Err(KafkaDataSourceError::Unsupported(
+        "key_deserializer protobuf needs the `protobuf` feature: enable it on truthound-kafka (or the truthound facade)".into(),
+    ))
+}
+
 #[cfg(not(feature = "protobuf"))]
 fn protobuf_deserializer(_: &KafkaDataSourceConfig) -> Result<Arc<dyn MessageDeserializer>> {
     Err(KafkaDataSourceError::Unsupported(
@@ -253,11 +317,13 @@ impl KafkaDataSource {
         config.validate()?;
         warn_once(&config);
         let deserializer = deserializer_for(&config)?;
+        let key_deserializer = key_deserializer_for(&config)?;
         let name = format!("kafka://{}/{}", config.bootstrap_servers, config.topic);
         Ok(Self {
             config,
             name,
             deserializer,
+            key_deserializer,
             snapshot: None,
             progress: None,
         })
@@ -612,6 +678,9 @@ impl KafkaDataSource {
     /// As [`new`](Self::new) (the configuration is this source's, already valid).
     pub fn reader(&self) -> Result<Self> {
         let mut s = Self::new(self.config.clone())?;
+        // The same deserializers: schemas fetched from a registry are fetched once.
+        s.deserializer = self.deserializer.clone();
+        s.key_deserializer = self.key_deserializer.clone();
         s.snapshot = self.snapshot.clone();
         s.progress = self.progress.clone();
         Ok(s)
@@ -623,6 +692,8 @@ impl KafkaDataSource {
         let mut config = self.config.clone();
         config.streaming = config.streaming.with_max_messages(n);
         let mut s = Self::new(config)?;
+        s.deserializer = self.deserializer.clone();
+        s.key_deserializer = self.key_deserializer.clone();
         s.snapshot = self.snapshot.clone().map(|mut snap| {
             snap.reached = Arc::new(Mutex::new(BTreeMap::new()));
             snap.gone = Arc::new(Mutex::new(Vec::new()));
@@ -1104,6 +1175,10 @@ impl BaseStreamingDataSource for KafkaDataSource {
 
     fn value_deserializer(&self) -> Arc<dyn MessageDeserializer> {
         self.deserializer.clone()
+    }
+
+    fn key_deserializer(&self) -> Option<Arc<dyn MessageDeserializer>> {
+        self.key_deserializer.clone()
     }
 
     async fn connect(&mut self) -> truthound_streaming_core::Result<()> {

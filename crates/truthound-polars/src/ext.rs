@@ -5,7 +5,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::TryStreamExt;
 use polars::prelude::{IntoLazy, LazyFrame};
-use truthound_streaming_core::{BaseStreamingDataSource, Schema};
+use truthound_streaming_core::{
+    BaseStreamingDataSource, KeyDeserializer, Schema, StreamingDataSourceError,
+};
 
 use crate::error::Result;
 use crate::frame::{DecodeReport, Snapshot};
@@ -124,6 +126,21 @@ fn builder_for<S: BaseStreamingDataSource + ?Sized>(
     config.validate()?;
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let mut builder = ParallelFrameBuilder::new(config, source.value_deserializer(), threads);
+    if matches!(
+        config.key_deserializer,
+        KeyDeserializer::Avro | KeyDeserializer::Protobuf
+    ) && config.include_key
+    {
+        let key = source.key_deserializer().ok_or_else(|| {
+            crate::Error::Source(StreamingDataSourceError::Unsupported(format!(
+                "key_deserializer {} needs a key deserializer, which {} does not give: read \
+                 keys as string or bytes, or set include_key false",
+                config.key_deserializer,
+                source.name()
+            )))
+        })?;
+        builder = builder.with_key_deserializer(key);
+    }
     if sample {
         builder = builder.with_on_malformed(truthound_streaming_core::OnMalformed::Skip);
     }

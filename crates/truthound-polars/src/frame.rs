@@ -109,7 +109,9 @@ impl Snapshot {
 ///
 /// Metadata columns follow the data columns, as the configuration asks: `{prefix}key`
 /// (`include_key`; `String` for the `string` and `json` key deserializers, which keep the key's
-/// text and require UTF-8, `Binary` for `bytes`), `{prefix}topic` (`String`),
+/// text and require UTF-8, `Binary` for `bytes`, `String` for `avro` and `protobuf`, decoded by
+/// the [key deserializer](Self::with_key_deserializer): a string as it is, anything else as
+/// compact JSON), `{prefix}topic` (`String`),
 /// `{prefix}partition` (`Int32`), `{prefix}offset` (`Int64`), `{prefix}timestamp`
 /// (`Datetime(ms)`, UTC values without a time zone attached) for `include_metadata`, and `{prefix}headers`
 /// (`List(Struct{key: String, value: Binary})`) for `include_headers`.
@@ -168,9 +170,18 @@ impl MessageFrameBuilder {
             deserializer,
             on_malformed: config.on_malformed,
             tree: ColumnTree::with_projection(config.columns.as_deref()),
-            metadata: MetadataColumns::new(config),
+            metadata: MetadataColumns::new(config, None),
             report: DecodeReport::default(),
         }
+    }
+
+    /// Decodes record keys with `deserializer`, for the key formats that need one (`avro`,
+    /// `protobuf`: see [`KeyDeserializer`](truthound_streaming_core::KeyDeserializer)). Without
+    /// it, such keys make their records malformed. The text and bytes key formats ignore it.
+    #[must_use]
+    pub fn with_key_deserializer(mut self, deserializer: Arc<dyn MessageDeserializer>) -> Self {
+        self.metadata.set_key_deserializer(&deserializer);
+        self
     }
 
     /// Overrides what happens to records that fail to decode.

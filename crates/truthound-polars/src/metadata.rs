@@ -6,14 +6,147 @@ use polars::prelude::{
 use polars_arrow::array::{Array, ListArray, PrimitiveArray, StructArray};
 use polars_arrow::datatypes::{ArrowDataType, Field as ArrowField};
 use polars_arrow::offset::OffsetsBuffer;
-use truthound_streaming_core::{KeyDeserializer, RawMessage, StreamingDataSourceConfig};
+use std::sync::Arc;
+use truthound_streaming_core::{
+    JsonWriter, KeyDeserializer, MessageDeserializer, RawMessage, StreamingDataSourceConfig,
+    TimeUnit as CoreTimeUnit, ValueVisitor,
+};
 
 use crate::buffers::{Validity, VarBytes};
 
 struct KeyColumn {
-    decoder: KeyDeserializer,
+    decoder: KeyDecoder,
     values: VarBytes,
     validity: Validity,
+}
+
+/// How a key becomes its column's value.
+enum KeyDecoder {
+    /// The key's bytes, which must be UTF-8; `unframe` drops a Confluent wire-format header
+    /// (JSON keys written by a registry serializer).
+    Text { unframe: bool },
+    /// The key's bytes as they are.
+    Bytes,
+    /// Decoded by a deserializer (Avro, Protobuf) into [`KeyText`].
+    Decoded(Arc<dyn MessageDeserializer>, Box<KeyText>),
+    /// A format that needs a deserializer, which the builder was not given.
+    Missing(KeyDeserializer),
+}
+
+impl KeyDecoder {
+    fn new(kind: KeyDeserializer, deserializer: Option<&Arc<dyn MessageDeserializer>>) -> Self {
+        match (kind, deserializer) {
+            (KeyDeserializer::Bytes, _) => Self::Bytes,
+            (KeyDeserializer::String, _) => Self::Text { unframe: false },
+            (KeyDeserializer::Json, _) => Self::Text { unframe: true },
+            (_, Some(d)) => Self::Decoded(Arc::clone(d), Box::default()),
+            (kind, None) => Self::Missing(kind),
+        }
+    }
+}
+
+/// The text of a decoded key: a string bare, anything else as compact JSON (records as
+/// objects, numbers as numbers; timestamps, dates, times and decimals as their ISO or exact
+/// text, without quotes when they are the whole key).
+#[derive(Default)]
+struct KeyText {
+    json: JsonWriter,
+    /// The key, when it is a string.
+    bare: String,
+    is_bare: bool,
+}
+
+impl KeyText {
+    fn clear(&mut self) {
+        self.json.clear();
+        self.bare.clear();
+        self.is_bare = false;
+    }
+
+    /// The key's text, or `None` when the deserializer produced no complete value.
+    fn text(&self) -> Option<&str> {
+        if self.is_bare {
+            return Some(&self.bare);
+        }
+        if !self.json.is_complete() {
+            return None;
+        }
+        let json = self.json.as_str();
+        // A whole-key string other than `str` (a timestamp, date, time or decimal) is ISO or
+        // decimal text, which JSON writes without escapes: drop its quotes.
+        Some(
+            json.strip_prefix('"')
+                .and_then(|s| s.strip_suffix('"'))
+                .unwrap_or(json),
+        )
+    }
+}
+
+impl ValueVisitor for KeyText {
+    fn null(&mut self) {
+        self.json.null();
+    }
+    fn bool(&mut self, v: bool) {
+        self.json.bool(v);
+    }
+    fn i64(&mut self, v: i64) {
+        self.json.i64(v);
+    }
+    fn u64(&mut self, v: u64) {
+        self.json.u64(v);
+    }
+    fn f64(&mut self, v: f64) {
+        self.json.f64(v);
+    }
+    fn str(&mut self, v: &str) {
+        if self.json.depth() == 0 && !self.json.is_complete() && !self.is_bare {
+            self.bare.push_str(v);
+            self.is_bare = true;
+        } else {
+            self.json.str(v);
+        }
+    }
+    fn bytes(&mut self, v: &[u8]) {
+        self.json.bytes(v);
+    }
+    fn begin_object(&mut self, len: Option<usize>) {
+        self.json.begin_object(len);
+    }
+    fn key(&mut self, k: &str) {
+        self.json.key(k);
+    }
+    fn end_object(&mut self) {
+        self.json.end_object();
+    }
+    fn begin_array(&mut self, len: Option<usize>) {
+        self.json.begin_array(len);
+    }
+    fn end_array(&mut self) {
+        self.json.end_array();
+    }
+    fn timestamp(&mut self, value: i64, unit: CoreTimeUnit, utc: bool) {
+        self.json.timestamp(value, unit, utc);
+    }
+    fn date(&mut self, days: i32) {
+        self.json.date(days);
+    }
+    fn time(&mut self, value: i64, unit: CoreTimeUnit) {
+        self.json.time(value, unit);
+    }
+    fn decimal(&mut self, unscaled: i128, precision: u8, scale: u8) {
+        self.json.decimal(unscaled, precision, scale);
+    }
+}
+
+/// The Confluent wire format's header: magic byte 0 and a 4-byte schema id. JSON text never
+/// starts with a zero byte, so a key that does is framed.
+const FRAME_HEADER: usize = 5;
+
+fn unframed(key: &[u8]) -> &[u8] {
+    match key {
+        [0, rest @ ..] if rest.len() >= FRAME_HEADER - 1 => &rest[FRAME_HEADER - 1..],
+        _ => key,
+    }
 }
 
 #[derive(Default)]
@@ -43,12 +176,17 @@ pub(crate) struct MetadataColumns {
 }
 
 impl MetadataColumns {
-    pub(crate) fn new(config: &StreamingDataSourceConfig) -> Self {
+    /// The columns `config` asks for; `key_deserializer` decodes keys of the `avro` and
+    /// `protobuf` key formats.
+    pub(crate) fn new(
+        config: &StreamingDataSourceConfig,
+        key_deserializer: Option<&Arc<dyn MessageDeserializer>>,
+    ) -> Self {
         Self {
             prefix: config.metadata_prefix.clone(),
             rows: 0,
             key: config.include_key.then(|| KeyColumn {
-                decoder: config.key_deserializer,
+                decoder: KeyDecoder::new(config.key_deserializer, key_deserializer),
                 values: VarBytes::default(),
                 validity: Validity::default(),
             }),
@@ -57,6 +195,16 @@ impl MetadataColumns {
                 offsets: vec![0],
                 ..HeaderColumn::default()
             }),
+        }
+    }
+
+    /// Decodes keys with `deserializer`, when the key format needs one (`avro`, `protobuf`);
+    /// the text and bytes formats ignore it.
+    pub(crate) fn set_key_deserializer(&mut self, deserializer: &Arc<dyn MessageDeserializer>) {
+        if let Some(k) = &mut self.key
+            && let KeyDecoder::Missing(kind) = k.decoder
+        {
+            k.decoder = KeyDecoder::new(kind, Some(deserializer));
         }
     }
 
@@ -78,18 +226,40 @@ impl MetadataColumns {
         names
     }
 
-    /// Checks that the message's key can be decoded; the reason when it cannot.
-    pub(crate) fn check_key(&self, msg: &RawMessage) -> Result<(), String> {
-        match (&self.key, &msg.key) {
-            (Some(k), Some(bytes)) if k.decoder != KeyDeserializer::Bytes => {
-                std::str::from_utf8(bytes).map(|_| ()).map_err(|e| {
+    /// Checks that the message's key can be decoded, and decodes it for
+    /// [`push`](Self::push); the reason when it cannot.
+    pub(crate) fn check_key(&mut self, msg: &RawMessage) -> Result<(), String> {
+        let (Some(k), Some(bytes)) = (&mut self.key, &msg.key) else {
+            return Ok(());
+        };
+        match &mut k.decoder {
+            KeyDecoder::Bytes => Ok(()),
+            KeyDecoder::Text { unframe } => {
+                let text = if *unframe { unframed(bytes) } else { bytes };
+                std::str::from_utf8(text).map(|_| ()).map_err(|e| {
                     format!(
                         "key is not valid UTF-8 (invalid at byte {})",
-                        e.valid_up_to()
+                        e.valid_up_to() + (bytes.len() - text.len())
                     )
                 })
             }
-            _ => Ok(()),
+            KeyDecoder::Decoded(deserializer, text) => {
+                text.clear();
+                deserializer
+                    .deserialize_into(bytes, text.as_mut())
+                    .map_err(|e| format!("key: {}", e.reason()))?;
+                match text.text() {
+                    Some(_) => Ok(()),
+                    None => Err(format!(
+                        "key: the {} deserializer gave no complete value",
+                        deserializer.name()
+                    )),
+                }
+            }
+            KeyDecoder::Missing(kind) => Err(format!(
+                "key_deserializer {kind} needs a key deserializer, which this source does not \
+                 give: read keys as string or bytes"
+            )),
         }
     }
 
@@ -99,7 +269,13 @@ impl MetadataColumns {
         if let Some(k) = &mut self.key {
             match &msg.key {
                 Some(bytes) => {
-                    k.values.push(bytes);
+                    match &k.decoder {
+                        KeyDecoder::Text { unframe: true } => k.values.push(unframed(bytes)),
+                        KeyDecoder::Decoded(_, text) => {
+                            k.values.push(text.text().unwrap_or_default().as_bytes());
+                        }
+                        _ => k.values.push(bytes),
+                    }
                     k.validity.push_valid();
                 }
                 None => {
@@ -151,7 +327,7 @@ impl MetadataColumns {
         if let Some(k) = self.key {
             let validity = k.validity.into_bitmap(rows)?;
             let array = match k.decoder {
-                KeyDeserializer::Bytes => k.values.into_binary_array(validity)?,
+                KeyDecoder::Bytes => k.values.into_binary_array(validity)?,
                 _ => k.values.into_utf8_array(validity)?,
             };
             out.push(column(format!("{p}key"), array)?);

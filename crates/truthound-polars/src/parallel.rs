@@ -138,7 +138,7 @@ pub fn build_parallel(
     if parts.iter().any(|p| !p.report.notes.is_empty()) {
         return build_one(config, deserializer, messages);
     }
-    let metadata = MetadataColumns::new(config).names();
+    let metadata = MetadataColumns::new(config, None).names();
     let stacked = crate::merge::stack(parts, &metadata)?;
     if stacked.report.notes.is_empty() {
         Ok(stacked)
@@ -227,6 +227,7 @@ struct Workers {
 pub struct ParallelFrameBuilder {
     config: StreamingDataSourceConfig,
     deserializer: Arc<dyn MessageDeserializer>,
+    key_deserializer: Option<Arc<dyn MessageDeserializer>>,
     on_malformed: truthound_streaming_core::OnMalformed,
     threads: usize,
     workers: Option<Workers>,
@@ -268,6 +269,7 @@ impl ParallelFrameBuilder {
         Self {
             config: config.clone(),
             deserializer,
+            key_deserializer: None,
             on_malformed: config.on_malformed,
             threads: threads.max(1),
             workers: None,
@@ -286,6 +288,14 @@ impl ParallelFrameBuilder {
     #[must_use]
     pub fn with_spill(mut self, spill: Arc<dyn SegmentSpill>) -> Self {
         self.spill = Some(spill);
+        self
+    }
+
+    /// Decodes record keys with `deserializer`, as
+    /// [`MessageFrameBuilder::with_key_deserializer`] does.
+    #[must_use]
+    pub fn with_key_deserializer(mut self, deserializer: Arc<dyn MessageDeserializer>) -> Self {
+        self.key_deserializer = Some(deserializer);
         self
     }
 
@@ -309,9 +319,10 @@ impl ParallelFrameBuilder {
 
     fn workers(&mut self) -> &mut Workers {
         let (config, on_malformed) = (&self.config, self.on_malformed);
-        let (threads, deserializer, first_error, spill) = (
+        let (threads, deserializer, key_deserializer, first_error, spill) = (
             self.threads,
             &self.deserializer,
+            &self.key_deserializer,
             &self.first_error,
             &self.spill,
         );
@@ -320,9 +331,10 @@ impl ParallelFrameBuilder {
             let mut handles = Vec::with_capacity(threads);
             for i in 0..threads {
                 let (tx, rx) = futures::channel::mpsc::channel(4);
-                let (config, deserializer, first_error, spill) = (
+                let (config, deserializer, key_deserializer, first_error, spill) = (
                     config.clone(),
                     deserializer.clone(),
+                    key_deserializer.clone(),
                     first_error.clone(),
                     spill.clone(),
                 );
@@ -332,6 +344,7 @@ impl ParallelFrameBuilder {
                         let worker = Worker {
                             config: &config,
                             deserializer,
+                            key_deserializer,
                             on_malformed,
                             first_error: &first_error,
                             spill: spill.as_deref(),
@@ -448,7 +461,7 @@ impl ParallelFrameBuilder {
     /// # Errors
     /// As [`finish`](Self::finish), and what the sink or the spill failed with.
     pub fn finish_into(mut self, sink: &mut dyn FrameSink) -> Result<DecodeReport> {
-        let metadata = MetadataColumns::new(&self.config).names();
+        let metadata = MetadataColumns::new(&self.config, None).names();
         let mut segments = Vec::new();
         if let Some(workers) = self.workers.take() {
             drop(workers.senders);
@@ -464,8 +477,11 @@ impl ParallelFrameBuilder {
             return Err(e);
         }
         if segments.is_empty() {
-            let empty = MessageFrameBuilder::new(&self.config, self.deserializer.clone())
-                .finish_snapshot()?;
+            let mut empty = MessageFrameBuilder::new(&self.config, self.deserializer.clone());
+            if let Some(k) = &self.key_deserializer {
+                empty = empty.with_key_deserializer(k.clone());
+            }
+            let empty = empty.finish_snapshot()?;
             sink.start(empty.frame.schema())?;
             sink.write(empty.frame)?;
             return Ok(empty.report);
@@ -511,6 +527,7 @@ impl ParallelFrameBuilder {
 struct Worker<'a> {
     config: &'a StreamingDataSourceConfig,
     deserializer: Arc<dyn MessageDeserializer>,
+    key_deserializer: Option<Arc<dyn MessageDeserializer>>,
     on_malformed: truthound_streaming_core::OnMalformed,
     first_error: &'a FirstError,
     spill: Option<&'a dyn SegmentSpill>,
@@ -529,8 +546,12 @@ impl Worker<'_> {
                         continue;
                     }
                     let i = open.iter().position(|(k, _)| *k == key).unwrap_or_else(|| {
-                        let b = MessageFrameBuilder::new(self.config, self.deserializer.clone())
-                            .with_on_malformed(self.on_malformed);
+                        let mut b =
+                            MessageFrameBuilder::new(self.config, self.deserializer.clone())
+                                .with_on_malformed(self.on_malformed);
+                        if let Some(k) = &self.key_deserializer {
+                            b = b.with_key_deserializer(k.clone());
+                        }
                         open.push((key, b));
                         open.len() - 1
                     });

@@ -12,8 +12,8 @@ use polars::prelude::*;
 use truthound_json::{BytesDeserializer, StringDeserializer};
 use truthound_polars::{Error, MessageFrameBuilder, SkippedMessage, frame_schema};
 use truthound_streaming_core::{
-    DataType as CoreType, FieldNote, KeyDeserializer, OnMalformed, RawMessage,
-    StreamingDataSourceConfig, ValueVisitor,
+    DataType as CoreType, DeserializeFailure, FieldNote, KeyDeserializer, MessageDeserializer,
+    OnMalformed, RawMessage, StreamingDataSourceConfig, ValueVisitor,
 };
 
 fn mixed(seen: Vec<CoreType>) -> FieldNote {
@@ -625,6 +625,126 @@ fn headers_key_decoders_and_prefix() {
             offset: 1,
             reason: "key is not valid UTF-8 (invalid at byte 0)".into()
         }]
+    );
+}
+
+/// A key "deserializer" for the tests: a key starting with `ts:` is a timestamp in
+/// milliseconds, `!` fails, anything else is read as JSON.
+struct TestKeys;
+
+impl MessageDeserializer for TestKeys {
+    fn name(&self) -> &str {
+        "test-keys"
+    }
+
+    fn deserialize_into(
+        &self,
+        payload: &[u8],
+        visitor: &mut dyn ValueVisitor,
+    ) -> Result<(), DeserializeFailure> {
+        if let Some(ms) = payload.strip_prefix(b"ts:") {
+            let ms: i64 = std::str::from_utf8(ms).unwrap().parse().unwrap();
+            visitor.timestamp(ms, truthound_streaming_core::TimeUnit::Milliseconds, true);
+            return Ok(());
+        }
+        if payload == b"!" {
+            return Err(DeserializeFailure::new("unknown magic byte 0x21"));
+        }
+        truthound_json::JSONDeserializer::new().deserialize_into(payload, visitor)
+    }
+}
+
+#[test]
+fn decoded_keys_are_text_strings_bare_and_the_rest_as_compact_json() {
+    let config = StreamingDataSourceConfig::default().with_key_deserializer(KeyDeserializer::Avro);
+    let keys: [Option<&[u8]>; 7] = [
+        Some(br#""k1""#),
+        Some(br#"{"site": "s\"1", "n": 3}"#),
+        Some(b"42"),
+        Some(b"ts:0"),
+        None,
+        Some(b"!"),
+        Some(br#"[1, {"a": null}]"#),
+    ];
+    let msgs: Vec<RawMessage> = keys
+        .iter()
+        .zip(0..)
+        .map(|(k, o)| {
+            let m = RawMessage::new("t", 2, o, Some(format!(r#"{{"o": {o}}}"#).into()));
+            match k {
+                Some(k) => m.with_key(k.to_vec()),
+                None => m,
+            }
+        })
+        .collect();
+    let mut b = MessageFrameBuilder::new(&config, json()).with_key_deserializer(Arc::new(TestKeys));
+    b.push_batch(&msgs).unwrap();
+    let (df, report) = b.finish().unwrap();
+    assert_eq!(column(&df, "_kafka_key").dtype(), &DataType::String);
+    assert_eq!(
+        strs(column(&df, "_kafka_key")),
+        [
+            Some("k1".into()),
+            Some(r#"{"site":"s\"1","n":3}"#.into()),
+            Some("42".into()),
+            Some("1970-01-01T00:00:00.000Z".into()),
+            None,
+            Some(r#"[1,{"a":null}]"#.into()),
+        ]
+    );
+    assert_eq!(
+        ints(column(&df, "o")),
+        [Some(0), Some(1), Some(2), Some(3), Some(4), Some(6)]
+    );
+    assert_eq!(
+        report.skipped,
+        [SkippedMessage {
+            partition: 2,
+            offset: 5,
+            reason: "key: unknown magic byte 0x21".into()
+        }]
+    );
+
+    // Without the deserializer, such keys cannot be read: each record says why.
+    let (df, report) = build_with(&config, json(), &msgs[..1]);
+    assert_eq!(df.height(), 0);
+    assert!(
+        report.skipped[0]
+            .reason
+            .contains("key_deserializer avro needs a key deserializer"),
+        "{}",
+        report.skipped[0].reason
+    );
+
+    // The text formats ignore a key deserializer.
+    let text = StreamingDataSourceConfig::default();
+    let mut b = MessageFrameBuilder::new(&text, json()).with_key_deserializer(Arc::new(TestKeys));
+    b.push_batch(&msgs[..1]).unwrap();
+    let (df, _) = b.finish().unwrap();
+    assert_eq!(strs(column(&df, "_kafka_key")), [Some(r#""k1""#.into())]);
+}
+
+#[test]
+fn json_keys_lose_a_confluent_frame() {
+    let config = StreamingDataSourceConfig::default().with_key_deserializer(KeyDeserializer::Json);
+    let mut framed = vec![0_u8, 0, 0, 0, 7];
+    framed.extend_from_slice(br#"{"id": 1}"#);
+    let mut bad = vec![0_u8, 0, 0, 0, 7];
+    bad.push(0xff);
+    let msgs = vec![
+        RawMessage::new("t", 0, 0, Some("{}".into())).with_key(framed),
+        RawMessage::new("t", 0, 1, Some("{}".into())).with_key(r#"{"id": 2}"#),
+        RawMessage::new("t", 0, 2, Some("{}".into())).with_key(bad),
+    ];
+    let (df, report) = build_with(&config, json(), &msgs);
+    assert_eq!(
+        strs(column(&df, "_kafka_key")),
+        [Some(r#"{"id": 1}"#.into()), Some(r#"{"id": 2}"#.into())]
+    );
+    // The position counts the header: byte 5 of the key as it was written.
+    assert_eq!(
+        report.skipped[0].reason,
+        "key is not valid UTF-8 (invalid at byte 5)"
     );
 }
 

@@ -115,3 +115,43 @@ async fn deserializer_is_shared_not_cloned() {
     let src = InMemorySource::new(bare(), Arc::clone(&d), Vec::new());
     assert!(Arc::ptr_eq(&src.value_deserializer(), &d));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_that_need_a_deserializer_fail_early_when_the_source_has_none() {
+    let config = StreamingDataSourceConfig::default()
+        .with_key_deserializer(truthound_streaming_core::KeyDeserializer::Protobuf);
+    let mut src = source(10, config);
+    let err = src.to_polars_dataframe().await.unwrap_err().to_string();
+    assert!(
+        err.contains("key_deserializer protobuf needs a key deserializer")
+            && err.contains("memory://events"),
+        "{err}"
+    );
+    assert_eq!(src.reads(), 0, "nothing is read before the error");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_parallel_builder_decodes_keys_in_every_segment() {
+    use truthound_polars::ParallelFrameBuilder;
+    use truthound_streaming_core::{KeyDeserializer, RawMessage};
+
+    let config = StreamingDataSourceConfig::default().with_key_deserializer(KeyDeserializer::Avro);
+    let mut b = ParallelFrameBuilder::new(&config, json(), 2)
+        .with_segment_messages(3)
+        .with_key_deserializer(json());
+    for offset in 0..5_i64 {
+        let batch = (0..2)
+            .map(|p| {
+                RawMessage::new("t", p, offset, Some(format!(r#"{{"v": {offset}}}"#).into()))
+                    .with_key(format!(r#"{{"p": {p}, "o": {offset}}}"#))
+            })
+            .collect();
+        b.push_batch(batch).await.unwrap();
+    }
+    let snapshot = b.finish().unwrap();
+    let keys = strs(column(&snapshot.frame, "_kafka_key"));
+    let expected: Vec<Option<String>> = (0..2)
+        .flat_map(|p| (0..5).map(move |o| Some(format!(r#"{{"p":{p},"o":{o}}}"#))))
+        .collect();
+    assert_eq!(keys, expected);
+}

@@ -309,12 +309,16 @@ impl NativeSource {
         let streaming = self.config.streaming.clone();
         crate::run::runtime().spawn(async move {
             let deserializer = source.value_deserializer();
+            let key_deserializer = source.key_deserializer();
             let mut batches = source.iter_messages(batch_size, max_messages);
             loop {
                 let item = match batches.try_next().await {
                     Ok(Some(batch)) => {
                         let mut builder =
                             MessageFrameBuilder::new(&streaming, deserializer.clone());
+                        if let Some(k) = &key_deserializer {
+                            builder = builder.with_key_deserializer(k.clone());
+                        }
                         builder
                             .push_batch(&batch)
                             .and_then(|()| builder.finish_snapshot())

@@ -81,14 +81,23 @@ pub enum DeserializerType {
 
 /// How record keys are decoded into the key column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum KeyDeserializer {
-    /// The key's JSON text, kept as `Utf8` (it must be valid UTF-8).
+    /// The key's JSON text, kept as `Utf8` (it must be valid UTF-8). A key in the Confluent
+    /// wire format (written by a registry's JSON serializer) loses its 5-byte header.
     Json,
     /// UTF-8 text as `Utf8` (the default, as in the Python library).
     #[default]
     String,
     /// The key bytes as `Binary`.
     Bytes,
+    /// Avro in the Confluent wire format, decoded with the schema registry's schema; the column
+    /// is `Utf8`: a string key as it is, anything else as compact JSON. The source gives the
+    /// deserializer ([`BaseStreamingDataSource::key_deserializer`](crate::BaseStreamingDataSource::key_deserializer)).
+    Avro,
+    /// Protobuf in the Confluent wire format, as [`Avro`](Self::Avro): a message key becomes
+    /// its compact JSON.
+    Protobuf,
 }
 
 /// What happens to a record whose value fails to deserialize.
@@ -147,7 +156,7 @@ named_enum!(DeserializerType, "deserializer_type", [
     Json => "json", Avro => "avro", Protobuf => "protobuf", String => "string", Bytes => "bytes",
 ]);
 named_enum!(KeyDeserializer, "key_deserializer", [
-    Json => "json", String => "string", Bytes => "bytes",
+    Json => "json", String => "string", Bytes => "bytes", Avro => "avro", Protobuf => "protobuf",
 ]);
 named_enum!(OnMalformed, "on_malformed", [Skip => "skip", Error => "error"]);
 
@@ -500,14 +509,18 @@ mod tests {
             err.to_string(),
             r#"unknown deserializer_type "xml"; expected one of: json, avro, protobuf, string, bytes"#
         );
-        let err = "avro".parse::<KeyDeserializer>().unwrap_err();
+        let err = "xml".parse::<KeyDeserializer>().unwrap_err();
         assert_eq!(
             err,
             ConfigError::UnknownVariant {
                 field: "key_deserializer",
-                given: "avro".into(),
-                valid: &["json", "string", "bytes"],
+                given: "xml".into(),
+                valid: &["json", "string", "bytes", "avro", "protobuf"],
             }
+        );
+        assert_eq!(
+            " Avro".parse::<KeyDeserializer>(),
+            Ok(KeyDeserializer::Avro)
         );
         assert!("".parse::<AutoOffsetReset>().is_err());
     }

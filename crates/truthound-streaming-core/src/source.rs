@@ -105,6 +105,13 @@ pub trait BaseStreamingDataSource: Send {
     /// The deserializer for record values; shared so it can be held while the source reads.
     fn value_deserializer(&self) -> Arc<dyn MessageDeserializer>;
 
+    /// The deserializer for record keys, for the key formats that need one (`avro`,
+    /// `protobuf`; see [`KeyDeserializer`](crate::KeyDeserializer)). The default is `None`:
+    /// keys are read as text or bytes.
+    fn key_deserializer(&self) -> Option<Arc<dyn MessageDeserializer>> {
+        None
+    }
+
     /// Opens connections ahead of the first read. The default does nothing.
     ///
     /// # Errors
