@@ -2,9 +2,10 @@
 
     peer.py produce BROKER TOPIC CODEC COUNT PARTITIONS   # writes the reference records
     peer.py consume BROKER TOPIC COUNT                    # prints every record as a JSON line
-    peer.py produce-registry BROKER TOPIC REGISTRY KIND COUNT PARTITIONS
+    peer.py produce-registry BROKER TOPIC REGISTRY KIND COUNT PARTITIONS [KEYS]
         # writes COUNT records with confluent-kafka's schema-registry serializers; KIND is
-        # avro-evolving, avro-logical, json or protobuf (see `registry_values` for each)
+        # avro-evolving, avro-logical, json, json-typed or protobuf (see `registry_values` for
+        # each); KEYS is string (the default), avro, protobuf or json (see `key_serializer`)
 
 The reference records are defined by `reference(i)` here and by `reference_record` in
 tests/tests/interop.rs: the two must agree.
@@ -326,9 +327,54 @@ def registry_values(kind, count):
         sys.exit(f"unknown kind {kind}")
 
 
-def produce_registry(broker, topic, registry, kind, count, partitions):
-    from confluent_kafka.schema_registry import SchemaRegistryClient
+# The keys of `produce-registry ... avro`: a record, so that the key column is compact JSON.
+SITE_KEY = {
+    "type": "record", "name": "SiteKey", "namespace": "club",
+    "fields": [{"name": "site", "type": "string"}, {"name": "n", "type": "long"}],
+}
+# The keys of `produce-registry ... json`.
+ID_KEY = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "title": "IdKey",
+    "type": "object",
+    "properties": {"id": {"type": "integer"}},
+}
+
+
+def key_serializer(key_kind, client, topic):
+    """A function of the record number giving its serialized key (None: no key): `string`
+    keys k{i}; `avro`, `protobuf` and `json` keys written by the registry serializers, with
+    every tenth record (i % 10 == 9) keyless."""
     from confluent_kafka.serialization import MessageField, SerializationContext, StringSerializer
+
+    context = SerializationContext(topic, MessageField.KEY)
+    if key_kind == "string":
+        keys = StringSerializer("utf_8")
+        return lambda i: keys(f"k{i}")
+    if key_kind == "avro":
+        from confluent_kafka.schema_registry.avro import AvroSerializer
+
+        avro = AvroSerializer(client, json.dumps(SITE_KEY))
+        value = lambda i: avro({"site": f"s{i % 4}", "n": i}, context)
+    elif key_kind == "protobuf":
+        from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
+
+        reading = protobuf_reading_class()
+        proto = ProtobufSerializer(reading, client, {"use.deprecated.format": False})
+        value = lambda i: proto(reading(sensor=f"s{i % 4}", celsius=i / 2), context)
+    elif key_kind == "json":
+        from confluent_kafka.schema_registry.json_schema import JSONSerializer
+
+        js = JSONSerializer(json.dumps(ID_KEY), client)
+        value = lambda i: js({"id": i}, context)
+    else:
+        sys.exit(f"unknown key kind {key_kind}")
+    return lambda i: None if i % 10 == 9 else value(i)
+
+
+def produce_registry(broker, topic, registry, kind, count, partitions, key_kind="string"):
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+    from confluent_kafka.serialization import MessageField, SerializationContext
 
     client = SchemaRegistryClient({"url": registry})
     serializers = {}
@@ -351,12 +397,12 @@ def produce_registry(broker, topic, registry, kind, count, partitions):
         return serializers[key]
 
     p = confluent_kafka.Producer({"bootstrap.servers": broker, "linger.ms": 5, "acks": "all"})
-    keys = StringSerializer("utf_8")
+    keys = key_serializer(key_kind, client, topic)
     context = SerializationContext(topic, MessageField.VALUE)
     for i, (schema, value) in enumerate(registry_values(kind, count)):
         p.produce(
             topic,
-            key=keys(f"k{i}"),
+            key=keys(i),
             value=serializer(schema)(value, context),
             partition=i % partitions,
         )
@@ -374,7 +420,7 @@ if __name__ == "__main__":
     elif cmd == "bench-consume":
         bench_consume(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif cmd == "produce-registry":
-        produce_registry(*sys.argv[2:6], int(sys.argv[6]), int(sys.argv[7]))
+        produce_registry(*sys.argv[2:6], int(sys.argv[6]), int(sys.argv[7]), *sys.argv[8:9])
     elif cmd == "consume":
         consume(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     else:

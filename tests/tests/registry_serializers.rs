@@ -11,7 +11,7 @@ use std::process::Command;
 use bytes::Bytes;
 use polars::prelude::{AnyValue, DataFrame, DataType, TimeUnit, TimeZone};
 use truthound::datasources::streaming::{
-    DeserializerType, KafkaDataSource, KafkaDataSourceConfig, PolarsSourceExt,
+    DeserializerType, KafkaDataSource, KafkaDataSourceConfig, KeyDeserializer, PolarsSourceExt,
 };
 use truthound_kafka_client::{ClientConfig, KafkaClient, ProduceOptions, ProduceRecord};
 use truthound_tests::registry::ConfluentRegistry;
@@ -22,6 +22,17 @@ const PARTITIONS: usize = 3;
 /// A new topic of `PARTITIONS` partitions, filled by `peer.py produce-registry` with `count`
 /// records of `kind`, registering its schemas in `registry`.
 async fn produced(registry: &ConfluentRegistry, kind: &str, count: usize) -> String {
+    produced_with_keys(registry, kind, count, "string").await
+}
+
+/// As [`produced`], with keys of `keys` (`peer.py`'s `key_serializer`: string, avro, protobuf
+/// or json; with the registry formats, record `i` has no key when `i % 10 == 9`).
+async fn produced_with_keys(
+    registry: &ConfluentRegistry,
+    kind: &str,
+    count: usize,
+    keys: &str,
+) -> String {
     let client = KafkaClient::connect(ClientConfig::new([broker_address()]))
         .await
         .unwrap();
@@ -42,7 +53,7 @@ async fn produced(registry: &ConfluentRegistry, kind: &str, count: usize) -> Str
             registry.url(),
             kind,
         ])
-        .args([count.to_string(), PARTITIONS.to_string()])
+        .args([count.to_string(), PARTITIONS.to_string(), keys.to_owned()])
         .output()
         .expect("run the interop peer");
     assert!(
@@ -536,5 +547,81 @@ async fn protobuf_schemas_from_the_registry_by_id_descriptor_and_proto_text() {
         reason.contains(&format!("Protobuf schema id {} (", ids[0]))
             && reason.contains("does not compile"),
         "{reason}"
+    );
+}
+
+/// Keys written by the registry serializers: Avro records and Protobuf messages become their
+/// compact JSON, a JSON key loses its wire-format header; keyless records have a null key.
+#[tokio::test(flavor = "multi_thread")]
+async fn keys_from_the_registry_serializers_make_the_key_column() {
+    let registry = ConfluentRegistry::start();
+    let count = 20;
+    let order = snapshot_order(count);
+    let cases: [(KeyDeserializer, &str, fn(usize) -> String); 3] = [
+        (KeyDeserializer::Avro, "avro", |i| {
+            format!(r#"{{"site":"s{}","n":{i}}}"#, i % 4)
+        }),
+        (KeyDeserializer::Protobuf, "protobuf", |i| {
+            format!(r#"{{"sensor":"s{}","celsius":{:?}"#, i % 4, i as f64 / 2.0)
+        }),
+        (KeyDeserializer::Json, "json", |i| {
+            format!(r#"{{"id":{i}}}"#)
+        }),
+    ];
+    for (kind, keys, expected) in cases {
+        let topic = produced_with_keys(&registry, "json", count, keys).await;
+        let config = KafkaDataSourceConfig::new(broker_address(), &topic)
+            .with_deserializer_type(DeserializerType::Json)
+            .with_schema_registry_url(registry.url())
+            .with_key_deserializer(kind);
+        let df = read(config).await;
+        assert_eq!(df.height(), count, "{keys}");
+        assert_eq!(df.column("_kafka_key").unwrap().dtype(), &DataType::String);
+        for (row, &i) in order.iter().enumerate() {
+            let key = cell(&df, "_kafka_key", row);
+            if i % 10 == 9 {
+                assert_eq!(key, "null", "{keys} key of record {i}");
+            } else if kind == KeyDeserializer::Protobuf {
+                // The message's other fields follow with their proto3 defaults.
+                assert!(
+                    key.starts_with(&expected(i)),
+                    "{keys} key of record {i}: {key}"
+                );
+            } else {
+                assert_eq!(key, expected(i), "{keys} key of record {i}");
+            }
+            assert_eq!(cell(&df, "sensor", row), format!("s{}", i % 4));
+        }
+        if kind != KeyDeserializer::Json {
+            // The key's schema was fetched once, by its id.
+            let ids = registry.versions(&format!("{topic}-key"));
+            assert_eq!(ids.len(), 1, "{keys}");
+            assert_eq!(
+                registry.requests(&format!("GET /schemas/ids/{}", ids[0])),
+                1,
+                "{keys}"
+            );
+        }
+    }
+
+    // A key that is not in the wire format is reported with its place.
+    let topic = produced(&registry, "json", 6).await;
+    let snapshot = KafkaDataSource::new(
+        KafkaDataSourceConfig::new(broker_address(), &topic)
+            .with_schema_registry_url(registry.url())
+            .with_key_deserializer(KeyDeserializer::Avro),
+    )
+    .unwrap()
+    .to_polars_dataframe()
+    .await
+    .unwrap();
+    assert_eq!(snapshot.frame.height(), 0);
+    let skipped = &snapshot.report.skipped;
+    assert_eq!(skipped.len(), 6, "{skipped:?}");
+    assert_eq!((skipped[0].partition, skipped[0].offset), (0, 0));
+    assert!(
+        skipped[0].reason.starts_with("key: "),
+        "{}",
+        skipped[0].reason
     );
 }

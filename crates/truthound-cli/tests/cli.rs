@@ -1027,3 +1027,28 @@ fn protobuf_values_with_a_proto_file() {
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(err.contains("--protobuf-schema FILE"), "{err}");
 }
+
+#[test]
+fn key_format_registry_kinds_need_the_registry() {
+    for kind in ["avro", "protobuf"] {
+        let output = truthound()
+            .args([
+                "snapshot",
+                "kafka://127.0.0.1:1/t",
+                "-o",
+                "-",
+                "--key-format",
+                kind,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            err.contains(&format!(
+                "key_deserializer {kind} needs schema_registry_url (--schema-registry URL)"
+            )),
+            "{err}"
+        );
+    }
+}
