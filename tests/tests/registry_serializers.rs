@@ -557,7 +557,8 @@ async fn keys_from_the_registry_serializers_make_the_key_column() {
     let registry = ConfluentRegistry::start();
     let count = 20;
     let order = snapshot_order(count);
-    let cases: [(KeyDeserializer, &str, fn(usize) -> String); 3] = [
+    type Expected = fn(usize) -> String;
+    let cases: [(KeyDeserializer, &str, Expected); 3] = [
         (KeyDeserializer::Avro, "avro", |i| {
             format!(r#"{{"site":"s{}","n":{i}}}"#, i % 4)
         }),

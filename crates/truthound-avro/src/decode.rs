@@ -9,7 +9,7 @@
 use std::fmt::{self, Write as _};
 
 use truthound_streaming_core::temporal::MAX_DECIMAL_PRECISION;
-use truthound_streaming_core::{DeserializeFailure, TimeUnit, ValueVisitor};
+use truthound_streaming_core::{DeserializeFailure, ScalarType, TimeUnit, ValueVisitor};
 
 use crate::logical;
 use crate::schema::{self, Compiled, Node, NodeId, Record, Scalar, Symbol};
@@ -128,6 +128,37 @@ fn bytes_left(n: usize) -> String {
 
 /// The visitor of writer fields the reader does not have: every event is dropped.
 struct Discard;
+
+/// The type of a null in place of `scalar`: the type its values make (see the crate's type
+/// table); `None` for a struct (`duration`) or a type without values.
+fn null_type(scalar: &Scalar) -> Option<ScalarType> {
+    Some(match scalar {
+        Scalar::Boolean => ScalarType::Boolean,
+        Scalar::Int | Scalar::Long => ScalarType::Int64,
+        Scalar::Float | Scalar::Double | Scalar::LongAsFloat { .. } => ScalarType::Float64,
+        Scalar::String
+        | Scalar::Enum(_)
+        | Scalar::Uuid
+        | Scalar::FixedUuid
+        | Scalar::BigDecimal => ScalarType::Utf8,
+        Scalar::Bytes | Scalar::Fixed(_) => ScalarType::Binary,
+        Scalar::Decimal {
+            precision, scale, ..
+        } => match (u8::try_from(*precision), u8::try_from(*scale)) {
+            (Ok(precision), Ok(scale)) if precision <= MAX_DECIMAL_PRECISION => {
+                ScalarType::Decimal { precision, scale }
+            }
+            _ => ScalarType::Utf8,
+        },
+        Scalar::Date => ScalarType::Date,
+        Scalar::TimeMillis | Scalar::TimeMicros => ScalarType::Time,
+        Scalar::Timestamp { unit, utc } => ScalarType::Datetime {
+            unit: *unit,
+            utc: *utc,
+        },
+        Scalar::Null | Scalar::Duration | Scalar::Unreadable(_) => return None,
+    })
+}
 
 impl ValueVisitor for Discard {
     fn null(&mut self) {}
@@ -423,6 +454,16 @@ impl<'a> Decoder<'a> {
                                 start,
                             )
                         })?;
+                    // The null of a nullable scalar (`["null", T]`) is a null of T's type.
+                    if let (Node::Scalar(Scalar::Null), [a, b]) = (&schema.nodes[id], &**branches) {
+                        let other = if *a == id { *b } else { *a };
+                        if let Node::Scalar(scalar) = &schema.nodes[other]
+                            && let Some(ty) = null_type(scalar)
+                        {
+                            visitor.typed_null(ty);
+                            return Ok(());
+                        }
+                    }
                     continue;
                 }
                 Node::Record(record) => Frame::Record { record, next: 0 },

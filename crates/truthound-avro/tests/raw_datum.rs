@@ -81,6 +81,9 @@ fn events_of(schema_json: &str, datum: &[u8]) -> Vec<String> {
             self.0
                 .push(format!("decimal {unscaled} {precision} {scale}"));
         }
+        fn typed_null(&mut self, ty: truthound_streaming_core::ScalarType) {
+            self.0.push(format!("null {ty:?}"));
+        }
     }
     let mut events = Events::default();
     AvroDeserializer::from_schema_json(schema_json)
@@ -1002,4 +1005,25 @@ proptest! {
         ]);
         prop_assert_eq!(round_trip(schema, value), expected);
     }
+}
+
+#[test]
+fn the_null_of_a_nullable_scalar_has_its_type() {
+    let schema = r#"{"type": "record", "name": "R", "fields": [
+        {"name": "at", "type": ["null", {"type": "long", "logicalType": "timestamp-micros"}]},
+        {"name": "n", "type": ["long", "null"]},
+        {"name": "d", "type": ["null", {"type": "bytes", "logicalType": "decimal", "precision": 9, "scale": 2}]},
+        {"name": "either", "type": ["null", "long", "string"]},
+        {"name": "r", "type": ["null", {"type": "record", "name": "In", "fields": []}]}
+    ]}"#;
+    // Every field null: branch 0 of each union but `n`'s (branch 1).
+    let datum = [0, 2, 0, 0, 0];
+    assert_eq!(
+        events_of(schema, &datum),
+        [
+            "null Datetime { unit: Microseconds, utc: true }",
+            "null Int64",
+            "null Decimal { precision: 9, scale: 2 }",
+        ]
+    );
 }

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use simd_json::prelude::ValueAsScalar as _;
 use simd_json::{Buffers, Node, StaticNode, Tape};
 use truthound_streaming_core::{
-    ConfigError, DeserializeFailure, MessageDeserializer, TimeUnit, ValueVisitor,
+    ConfigError, DeserializeFailure, MessageDeserializer, ScalarType, TimeUnit, ValueVisitor,
 };
 
 /// Decodes JSON payloads (the `"json"` deserializer type).
@@ -75,8 +75,8 @@ struct Scratch {
     buffers: Buffers,
     /// The tape's allocation, kept empty between calls.
     tape: Vec<Node<'static>>,
-    /// Open containers while walking: (is object, entries left, their shape).
-    stack: Vec<(bool, usize, u32)>,
+    /// Open containers while walking.
+    stack: Vec<Open>,
 }
 
 impl Scratch {
@@ -121,14 +121,32 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::new());
 }
 
+/// An open container while walking.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Open {
+    is_object: bool,
+    /// Entries left.
+    left: usize,
+    /// The container's shape.
+    shape: u32,
+    /// Where it starts on the tape.
+    start: usize,
+    /// How many of an object's keys are properties its shape declares.
+    matched: usize,
+}
+
 /// What a walk knows of the value's types: for a JSON Schema, the shape of each value by its
 /// place in the document ([`crate::schema`]); [`Untyped`] knows nothing. Shapes are numbers
 /// that only the implementation interprets; the walk passes them around.
 pub(crate) trait Types {
     /// The shape of the whole document.
     fn root(&self) -> u32;
-    /// The shape of the value of `key` in an object of shape `object`.
-    fn field(&self, object: u32, key: &str) -> u32;
+    /// The shape of the value of `key` in an object of shape `object`: `None` when the shape
+    /// does not declare it.
+    fn field(&self, object: u32, key: &str) -> Option<u32>;
+    /// The properties an object of shape `object` declares, sorted by name, with their shapes.
+    /// Those a document leaves out are reported as (typed) nulls.
+    fn declared(&self, object: u32) -> &[(Box<str>, u32)];
     /// The shape of the items of an array of shape `array`.
     fn items(&self, array: u32) -> u32;
     /// What a scalar of this shape becomes.
@@ -151,6 +169,29 @@ pub(crate) enum Scalar {
     /// `type: number`: integers as floats, so that the column is one of floats from its first
     /// value.
     Number,
+    /// `type: string` without a format: as it is; a null is a `Utf8` null.
+    String,
+    /// `type: boolean`: as it is; a null is a `Boolean` null.
+    Boolean,
+}
+
+impl Scalar {
+    /// The type of this shape's nulls, when the schema gives one.
+    pub(crate) const fn null_type(self) -> Option<ScalarType> {
+        match self {
+            Self::AsIs => None,
+            Self::DateTime => Some(ScalarType::Datetime {
+                unit: TimeUnit::Microseconds,
+                utc: true,
+            }),
+            Self::Date => Some(ScalarType::Date),
+            Self::Time => Some(ScalarType::Time),
+            Self::Integer => Some(ScalarType::Int64),
+            Self::Number => Some(ScalarType::Float64),
+            Self::String => Some(ScalarType::Utf8),
+            Self::Boolean => Some(ScalarType::Boolean),
+        }
+    }
 }
 
 /// No types: every value as the document has it.
@@ -162,8 +203,12 @@ impl Types for Untyped {
         0
     }
     #[inline(always)]
-    fn field(&self, _: u32, _: &str) -> u32 {
-        0
+    fn field(&self, _: u32, _: &str) -> Option<u32> {
+        None
+    }
+    #[inline(always)]
+    fn declared(&self, _: u32) -> &[(Box<str>, u32)] {
+        &[]
     }
     #[inline(always)]
     fn items(&self, _: u32) -> u32 {
@@ -178,7 +223,7 @@ impl Types for Untyped {
 /// Reports the value on `nodes` to `visitor`, depth first, without recursion, typed by `types`.
 fn walk<T: Types>(
     nodes: &[Node<'_>],
-    stack: &mut Vec<(bool, usize, u32)>,
+    stack: &mut Vec<Open>,
     types: &T,
     visitor: &mut dyn ValueVisitor,
 ) -> Result<(), DeserializeFailure> {
@@ -217,21 +262,37 @@ fn walk<T: Types>(
             Node::Static(node) => scalar(node, types.scalar(shape), visitor),
             Node::Object { len, .. } => {
                 visitor.begin_object(Some(len));
-                stack.push((true, len, shape));
+                stack.push(Open {
+                    is_object: true,
+                    left: len,
+                    shape,
+                    start: idx,
+                    matched: 0,
+                });
             }
             Node::Array { len, .. } => {
                 visitor.begin_array(Some(len));
-                stack.push((false, len, shape));
+                stack.push(Open {
+                    is_object: false,
+                    left: len,
+                    shape,
+                    start: idx,
+                    matched: 0,
+                });
             }
         }
         idx += 1;
         // Close finished containers, then position on the next value (after its key).
         loop {
-            let Some((is_object, left, parent)) = stack.last_mut() else {
+            let Some(open) = stack.last_mut() else {
                 return Ok(());
             };
-            if *left == 0 {
-                if *is_object {
+            if open.left == 0 {
+                if open.is_object {
+                    let declared = types.declared(open.shape);
+                    if declared.len() > open.matched {
+                        report_missing(nodes, open.start, declared, types, visitor);
+                    }
                     visitor.end_object();
                 } else {
                     visitor.end_array();
@@ -239,13 +300,19 @@ fn walk<T: Types>(
                 stack.pop();
                 continue;
             }
-            *left -= 1;
-            if *is_object {
+            open.left -= 1;
+            if open.is_object {
                 match nodes.get(idx) {
                     Some(&Node::String(k)) => {
                         visitor.key(k);
                         key = k;
-                        shape = types.field(*parent, k);
+                        shape = match types.field(open.shape, k) {
+                            Some(s) => {
+                                open.matched += 1;
+                                s
+                            }
+                            None => 0,
+                        };
                     }
                     _ => return Err(DeserializeFailure::new("invalid JSON: object key expected")),
                 }
@@ -259,7 +326,7 @@ fn walk<T: Types>(
                     continue;
                 }
             } else {
-                shape = types.items(*parent);
+                shape = types.items(open.shape);
             }
             break;
         }
@@ -296,9 +363,53 @@ fn typed<V>(
     }
 }
 
+/// Reports the properties of `declared` that the object starting at `start` on the tape
+/// leaves out: each as its key and a null of its shape's type.
+#[cold]
+fn report_missing<T: Types>(
+    nodes: &[Node<'_>],
+    start: usize,
+    declared: &[(Box<str>, u32)],
+    types: &T,
+    visitor: &mut dyn ValueVisitor,
+) {
+    let Some(&Node::Object { len, .. }) = nodes.get(start) else {
+        return;
+    };
+    let mut present: Vec<&str> = Vec::with_capacity(len);
+    let mut i = start + 1;
+    for _ in 0..len {
+        let Some(&Node::String(k)) = nodes.get(i) else {
+            return;
+        };
+        present.push(k);
+        i += 1 + match nodes.get(i + 1) {
+            Some(Node::Object { count, .. } | Node::Array { count, .. }) => 1 + count,
+            _ => 1,
+        };
+    }
+    present.sort_unstable();
+    for (name, shape) in declared {
+        if present.binary_search(&&**name).is_ok() {
+            continue;
+        }
+        visitor.key(name);
+        if visitor.skip_value() {
+            continue;
+        }
+        match types.scalar(*shape).null_type() {
+            Some(ty) => visitor.typed_null(ty),
+            None => visitor.null(),
+        }
+    }
+}
+
 fn scalar(node: StaticNode, typed: Scalar, visitor: &mut dyn ValueVisitor) {
     match node {
-        StaticNode::Null => visitor.null(),
+        StaticNode::Null => match typed.null_type() {
+            Some(ty) => visitor.typed_null(ty),
+            None => visitor.null(),
+        },
         StaticNode::Bool(b) => visitor.bool(b),
         StaticNode::I64(v) if typed == Scalar::Number => visitor.f64(v as f64),
         StaticNode::U64(v) if typed == Scalar::Number => visitor.f64(v as f64),

@@ -197,12 +197,21 @@ impl Types for Shapes {
     }
 
     #[inline]
-    fn field(&self, object: u32, key: &str) -> u32 {
+    fn field(&self, object: u32, key: &str) -> Option<u32> {
         match &self.shapes[object as usize] {
             Shape::Object(properties) => properties
                 .binary_search_by(|(name, _)| (**name).cmp(key))
-                .map_or(0, |i| properties[i].1),
-            _ => 0,
+                .ok()
+                .map(|i| properties[i].1),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn declared(&self, object: u32) -> &[(Box<str>, u32)] {
+        match &self.shapes[object as usize] {
+            Shape::Object(properties) => properties,
+            _ => &[],
         }
     }
 
@@ -305,8 +314,9 @@ impl Compiler<'_> {
                 Some("date-time") => Shape::Scalar(Scalar::DateTime),
                 Some("date") => Shape::Scalar(Scalar::Date),
                 Some("time") => Shape::Scalar(Scalar::Time),
-                _ => return Ok(0),
+                _ => Shape::Scalar(Scalar::String),
             },
+            ["boolean"] => Shape::Scalar(Scalar::Boolean),
             ["integer"] => Shape::Scalar(Scalar::Integer),
             ["number"] | ["integer", "number"] | ["number", "integer"] => {
                 Shape::Scalar(Scalar::Number)
@@ -315,18 +325,17 @@ impl Compiler<'_> {
                 let Some(properties) = object.get("properties").and_then(|p| p.as_object()) else {
                     return Ok(0);
                 };
-                let mut typed = Vec::with_capacity(properties.len());
+                // Every property, typed or not: those a document leaves out are its nulls.
+                let mut declared = Vec::with_capacity(properties.len());
                 for (name, property) in properties.iter() {
                     let shape = self.shape(doc, property, depth + 1)?;
-                    if shape != 0 {
-                        typed.push((Box::<str>::from(name.as_str()), shape));
-                    }
+                    declared.push((Box::<str>::from(name.as_str()), shape));
                 }
-                if typed.is_empty() {
+                if declared.is_empty() {
                     return Ok(0);
                 }
-                typed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-                Shape::Object(typed.into_boxed_slice())
+                declared.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                Shape::Object(declared.into_boxed_slice())
             }
             ["array"] => match object.get("items") {
                 Some(items) if items.as_object().is_some() => {
@@ -416,7 +425,7 @@ fn resolve<'v>(root: &'v OwnedValue, pointer: &str) -> Option<&'v OwnedValue> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use truthound_streaming_core::Value;
+    use truthound_streaming_core::{ScalarType, TimeUnit, Value, ValueVisitor};
 
     fn read(schema: &str, document: &str) -> Result<String, String> {
         let d = JsonSchemaDeserializer::from_schema_json(schema).map_err(|e| e.to_string())?;
@@ -444,10 +453,11 @@ mod tests {
             .unwrap(),
             r#"{"at":500000,"day":"1970-01-02","clock":"00:00:01.000000","n":3,"x":3.0,"name":"2024-01-01","other":1}"#
         );
-        // Nulls stay null, and values of another type than the schema's are kept.
+        // Nulls stay null, and values of another type than the schema's are kept; the
+        // properties left out follow as nulls, by name.
         assert_eq!(
             read(schema, r#"{"day": null, "at": 5, "n": 2.5}"#).unwrap(),
-            r#"{"day":null,"at":5,"n":2.5}"#
+            r#"{"day":null,"at":5,"n":2.5,"clock":null,"name":null,"x":null}"#
         );
         let err = read(schema, r#"{"day": "2023-02-29"}"#).unwrap_err();
         assert_eq!(
@@ -481,7 +491,89 @@ mod tests {
         .unwrap();
         assert_eq!(
             out,
-            r#"{"tree":{"at":1000000,"children":[{"at":2000000,"children":[{"at":3000000}]}]},"maybe":4000000,"either":1.0}"#
+            r#"{"tree":{"at":1000000,"children":[{"at":2000000,"children":[{"at":3000000,"children":null}]}]},"maybe":4000000,"either":1.0}"#
+        );
+    }
+
+    /// Records the nulls a document's events have: `None` for an untyped one.
+    #[derive(Default)]
+    struct Nulls {
+        key: String,
+        seen: Vec<(String, Option<ScalarType>)>,
+    }
+
+    impl ValueVisitor for Nulls {
+        fn null(&mut self) {
+            self.seen.push((self.key.clone(), None));
+        }
+        fn typed_null(&mut self, ty: ScalarType) {
+            self.seen.push((self.key.clone(), Some(ty)));
+        }
+        fn bool(&mut self, _: bool) {}
+        fn i64(&mut self, _: i64) {}
+        fn u64(&mut self, _: u64) {}
+        fn f64(&mut self, _: f64) {}
+        fn str(&mut self, _: &str) {}
+        fn bytes(&mut self, _: &[u8]) {}
+        fn begin_object(&mut self, _: Option<usize>) {}
+        fn key(&mut self, k: &str) {
+            k.clone_into(&mut self.key);
+        }
+        fn end_object(&mut self) {}
+        fn begin_array(&mut self, _: Option<usize>) {}
+        fn end_array(&mut self) {}
+    }
+
+    #[test]
+    fn nulls_and_left_out_properties_have_the_schema_types() {
+        let d = JsonSchemaDeserializer::from_schema_json(
+            r#"{"type": "object", "properties": {
+                "at": {"type": ["string", "null"], "format": "date-time"},
+                "n": {"type": "integer"},
+                "x": {"type": "number"},
+                "ok": {"type": "boolean"},
+                "name": {"type": "string"},
+                "nested": {"type": "object", "properties": {"day": {"type": "string", "format": "date"}}},
+                "any": {}
+            }}"#,
+        )
+        .unwrap();
+        let mut nulls = Nulls::default();
+        d.deserialize_into(
+            br#"{"at": null, "nested": {}, "name": "a", "big": {"x": 1}}"#,
+            &mut nulls,
+        )
+        .unwrap();
+        let at = ScalarType::Datetime {
+            unit: TimeUnit::Microseconds,
+            utc: true,
+        };
+        assert_eq!(
+            nulls.seen,
+            [
+                ("at".to_owned(), Some(at)),
+                ("day".to_owned(), Some(ScalarType::Date)),
+                ("any".to_owned(), None),
+                ("n".to_owned(), Some(ScalarType::Int64)),
+                ("ok".to_owned(), Some(ScalarType::Boolean)),
+                ("x".to_owned(), Some(ScalarType::Float64)),
+            ]
+        );
+        // An undeclared object inside ("big") is walked as it is, its keys skipped correctly.
+        let mut nulls = Nulls::default();
+        d.deserialize_into(
+            br#"{"big": {"a": [1, {"b": null}]}, "at": "1970-01-01T00:00:00Z", "n": 1, "x": 1,
+                 "ok": true, "name": "a", "nested": {"day": null}, "any": null}"#,
+            &mut nulls,
+        )
+        .unwrap();
+        assert_eq!(
+            nulls.seen,
+            [
+                ("b".to_owned(), None),
+                ("day".to_owned(), Some(ScalarType::Date)),
+                ("any".to_owned(), None),
+            ]
         );
     }
 

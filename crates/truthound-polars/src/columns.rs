@@ -15,7 +15,7 @@ use polars_arrow::array::{Array, BooleanArray, ListArray, NullArray, PrimitiveAr
 use polars_arrow::datatypes::{ArrowDataType, Field as ArrowField, TimeUnit as ArrowTimeUnit};
 use polars_arrow::offset::OffsetsBuffer;
 use truthound_streaming_core::temporal::{self, MAX_DECIMAL_PRECISION, TimeUnit};
-use truthound_streaming_core::{DataType, FieldNote, JsonWriter, ValueVisitor};
+use truthound_streaming_core::{DataType, FieldNote, JsonWriter, ScalarType, ValueVisitor};
 
 use crate::buffers::{Bits, Validity, VarBytes};
 
@@ -856,6 +856,52 @@ impl ValueVisitor for ColumnTree {
         if let Some(id) = self.value_dest() {
             self.push_null(id);
         }
+    }
+
+    /// A null that gives a column of only nulls so far its type; a column with a type keeps
+    /// it (a null is a null there).
+    fn typed_null(&mut self, ty: ScalarType) {
+        if self.ignored(Event::Scalar) {
+            return;
+        }
+        if self.captured(|w| w.null()) {
+            return;
+        }
+        let Some(id) = self.value_dest() else {
+            return;
+        };
+        if matches!(self.nodes[id].kind, Kind::Null) {
+            let kind = |len: usize| match ty {
+                ScalarType::Boolean => Some(Kind::Bool(Bits::filled(len, false))),
+                ScalarType::Int64 => Some(Kind::Int(vec![0; len])),
+                ScalarType::Float64 => Some(Kind::Float(vec![0.0; len])),
+                ScalarType::Utf8 => Some(Kind::Str(VarBytes::with_len_empty(len))),
+                ScalarType::Binary => Some(Kind::Binary(VarBytes::with_len_empty(len))),
+                ScalarType::Datetime { unit, utc } => Some(Kind::Datetime {
+                    values: vec![0; len],
+                    unit,
+                    utc,
+                }),
+                ScalarType::Date => Some(Kind::Date(vec![0; len])),
+                ScalarType::Time => Some(Kind::Time(vec![0; len])),
+                ScalarType::Decimal { precision, scale }
+                    if precision > 0
+                        && precision <= MAX_DECIMAL_PRECISION
+                        && scale <= precision =>
+                {
+                    Some(Kind::Decimal {
+                        values: vec![0; len],
+                        precision,
+                        scale,
+                    })
+                }
+                _ => None,
+            };
+            if let Some(k) = kind(self.nodes[id].len) {
+                self.materialize(id, |_, _| k);
+            }
+        }
+        self.push_null(id);
     }
 
     fn bool(&mut self, v: bool) {

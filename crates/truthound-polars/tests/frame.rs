@@ -904,3 +904,47 @@ fn projected_columns_are_the_full_frames_columns_and_the_rest_is_skipped() {
         assert_eq!(report.notes, notes);
     }
 }
+
+#[test]
+fn a_json_schema_types_columns_the_documents_leave_null_or_out() {
+    let schema = r#"{"type": "object", "properties": {
+        "id": {"type": "integer"},
+        "seen": {"type": ["string", "null"], "format": "date-time"},
+        "score": {"type": "number"},
+        "tag": {"type": "string"},
+        "ok": {"type": "boolean"}
+    }}"#;
+    let d = Arc::new(truthound_json::JsonSchemaDeserializer::from_schema_json(schema).unwrap());
+    let (df, report) = build_with(
+        &bare(),
+        d,
+        &messages(&[r#"{"id": 1, "seen": null}"#, r#"{"id": 2, "ok": null}"#]),
+    );
+    assert!(report.skipped.is_empty() && report.notes.is_empty());
+    // The columns of the first document, then those it left out, by name.
+    assert_eq!(names(&df), ["id", "seen", "ok", "score", "tag"]);
+    assert_eq!(
+        df.dtypes(),
+        [
+            DataType::Int64,
+            DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)),
+            DataType::Boolean,
+            DataType::Float64,
+            DataType::String,
+        ]
+    );
+    for name in ["seen", "ok", "score", "tag"] {
+        assert_eq!(column(&df, name).null_count(), 2, "{name}");
+    }
+    // A typed null does not change a column that has a type: text where the schema says
+    // integer stays text, and its nulls are text nulls.
+    let d = Arc::new(truthound_json::JsonSchemaDeserializer::from_schema_json(schema).unwrap());
+    let (df, report) = build_with(
+        &bare(),
+        d,
+        &messages(&[r#"{"id": "a"}"#, r#"{"id": null}"#]),
+    );
+    assert_eq!(column(&df, "id").dtype(), &DataType::String);
+    assert_eq!(strs(column(&df, "id")), [Some("a".into()), None]);
+    assert!(report.notes.is_empty());
+}

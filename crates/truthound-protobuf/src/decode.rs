@@ -532,6 +532,7 @@ const fn start_of(raw: Raw) -> usize {
 fn report_absent(absent: &Absent, visitor: &mut dyn ValueVisitor) {
     match absent {
         Absent::Null => visitor.null(),
+        Absent::Typed(ty) => visitor.typed_null(*ty),
         Absent::Bool(b) => visitor.bool(*b),
         Absent::I64(v) => visitor.i64(*v),
         Absent::U64(v) => visitor.u64(*v),

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use prost_reflect::{Cardinality, FieldDescriptor, Kind as Reflect, MessageDescriptor, Value};
+use truthound_streaming_core::{ScalarType, TimeUnit};
 
 /// Where a compiled message sits in [`Compiled::messages`].
 pub(crate) type MessageId = usize;
@@ -62,6 +63,9 @@ impl Kind {
 pub(crate) enum Absent {
     /// Null: the field has presence (a message, `optional`, a oneof member, proto2).
     Null,
+    /// A null of this type: the field has presence and its values have this column type (a
+    /// scalar, a `Timestamp`, a `*Value` wrapper).
+    Typed(ScalarType),
     Bool(bool),
     I64(i64),
     U64(u64),
@@ -244,7 +248,7 @@ impl Builder {
 /// What an absent singular field reads as: null with presence, else its default.
 fn absent(field: &FieldDescriptor, presence: bool) -> Absent {
     if presence || matches!(field.kind(), Reflect::Message(_)) {
-        return Absent::Null;
+        return null_type(&field.kind()).map_or(Absent::Null, Absent::Typed);
     }
     match field.default_value() {
         Value::Bool(b) => Absent::Bool(b),
@@ -265,6 +269,35 @@ fn absent(field: &FieldDescriptor, presence: bool) -> Absent {
         },
         Value::Message(_) | Value::List(_) | Value::Map(_) => Absent::Null,
     }
+}
+
+/// The column type of a field of `kind`'s values, for its nulls; `None` for a message that is
+/// a struct.
+fn null_type(kind: &Reflect) -> Option<ScalarType> {
+    Some(match kind {
+        Reflect::Bool => ScalarType::Boolean,
+        Reflect::Int32
+        | Reflect::Sint32
+        | Reflect::Sfixed32
+        | Reflect::Int64
+        | Reflect::Sint64
+        | Reflect::Sfixed64
+        | Reflect::Uint32
+        | Reflect::Fixed32
+        | Reflect::Uint64
+        | Reflect::Fixed64 => ScalarType::Int64,
+        Reflect::Float | Reflect::Double => ScalarType::Float64,
+        Reflect::String | Reflect::Enum(_) => ScalarType::Utf8,
+        Reflect::Bytes => ScalarType::Binary,
+        Reflect::Message(m) => match special(m.full_name()) {
+            Special::Timestamp => ScalarType::Datetime {
+                unit: TimeUnit::Nanoseconds,
+                utc: true,
+            },
+            Special::Wrapper => return m.fields().next().and_then(|f| null_type(&f.kind())),
+            Special::None => return None,
+        },
+    })
 }
 
 fn special(full_name: &str) -> Special {

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use prost_reflect::prost::Message as _;
 use prost_reflect::{DescriptorPool, DynamicMessage, MapKey, Value as P};
 use truthound_protobuf::{ProtobufDeserializer, ProtobufError};
-use truthound_streaming_core::{MessageDeserializer, TimeUnit, ValueVisitor};
+use truthound_streaming_core::{MessageDeserializer, ScalarType, TimeUnit, ValueVisitor};
 
 const PROTO: &str = r#"syntax = "proto3";
 package shop;
@@ -157,6 +157,52 @@ fn absent_fields_are_defaults_or_null_with_presence() {
             r#""counts":{},"by_pos":{},"card":null,"iban":null,"maybe":null,"at":null,"#,
             r#""wrapped":null,"main":null,"inner":null}"#
         )
+    );
+}
+
+#[test]
+fn absent_fields_with_presence_are_nulls_of_their_type() {
+    #[derive(Default)]
+    struct Nulls {
+        key: String,
+        seen: Vec<String>,
+    }
+    impl ValueVisitor for Nulls {
+        fn null(&mut self) {
+            self.seen.push(format!("{} null", self.key));
+        }
+        fn typed_null(&mut self, ty: ScalarType) {
+            self.seen.push(format!("{} {ty:?}", self.key));
+        }
+        fn bool(&mut self, _: bool) {}
+        fn i64(&mut self, _: i64) {}
+        fn u64(&mut self, _: u64) {}
+        fn f64(&mut self, _: f64) {}
+        fn str(&mut self, _: &str) {}
+        fn bytes(&mut self, _: &[u8]) {}
+        fn begin_object(&mut self, _: Option<usize>) {}
+        fn key(&mut self, k: &str) {
+            k.clone_into(&mut self.key);
+        }
+        fn end_object(&mut self) {}
+        fn begin_array(&mut self, _: Option<usize>) {}
+        fn end_array(&mut self) {}
+    }
+    let mut nulls = Nulls::default();
+    order_deserializer()
+        .deserialize_into(&[], &mut nulls)
+        .unwrap();
+    assert_eq!(
+        nulls.seen,
+        [
+            "card Utf8",
+            "iban Utf8",
+            "maybe Int64",
+            "at Datetime { unit: Nanoseconds, utc: true }",
+            "wrapped Int64",
+            "main null",
+            "inner null",
+        ]
     );
 }
 

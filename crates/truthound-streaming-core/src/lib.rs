@@ -68,7 +68,7 @@ pub use message::{MessageHeader, RawMessage};
 pub use schema::{DataType, Field, FieldNote, Schema};
 pub use source::{BaseStreamingDataSource, Capabilities, MessageStream, StreamingDataSourceExt};
 pub use temporal::TimeUnit;
-pub use value::{Value, ValueBuilder, ValueVisitor};
+pub use value::{ScalarType, Value, ValueBuilder, ValueVisitor};
 
 /// The items most users need, for a glob import.
 pub mod prelude {

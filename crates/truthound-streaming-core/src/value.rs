@@ -87,6 +87,51 @@ pub trait ValueVisitor {
         let _ = precision;
         self.str(&temporal::decimal_text(unscaled, scale));
     }
+
+    /// A null whose type the deserializer's schema knows: a nullable timestamp that is null,
+    /// or a field a JSON Schema declares and the document leaves out. A column builder can
+    /// give the column that type even when no value in it has one.
+    ///
+    /// The default reports [`null`](Self::null).
+    fn typed_null(&mut self, ty: ScalarType) {
+        let _ = ty;
+        self.null();
+    }
+}
+
+/// The type of a [`typed_null`](ValueVisitor::typed_null): the scalar types a column can have,
+/// as the other events make them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ScalarType {
+    /// As [`bool`](ValueVisitor::bool) makes it.
+    Boolean,
+    /// As [`i64`](ValueVisitor::i64) makes it.
+    Int64,
+    /// As [`f64`](ValueVisitor::f64) makes it.
+    Float64,
+    /// As [`str`](ValueVisitor::str) makes it.
+    Utf8,
+    /// As [`bytes`](ValueVisitor::bytes) makes it.
+    Binary,
+    /// As [`timestamp`](ValueVisitor::timestamp) makes it.
+    Datetime {
+        /// The unit.
+        unit: TimeUnit,
+        /// Instants in UTC, or local date-times.
+        utc: bool,
+    },
+    /// As [`date`](ValueVisitor::date) makes it.
+    Date,
+    /// As [`time`](ValueVisitor::time) makes it.
+    Time,
+    /// As [`decimal`](ValueVisitor::decimal) makes it.
+    Decimal {
+        /// The number of significant digits.
+        precision: u8,
+        /// The number of digits after the point.
+        scale: u8,
+    },
 }
 
 /// A decoded value, owned: what [`MessageDeserializer::deserialize`](crate::MessageDeserializer::deserialize)
