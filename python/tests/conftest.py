@@ -76,3 +76,13 @@ def user_events(make_topic: Callable[..., str]) -> Callable[[int, int], str]:
 
 def rows(frame) -> List[tuple]:  # type: ignore[no-untyped-def]
     return [tuple(r) for r in frame.rows()]
+
+
+@pytest.fixture
+def registry():  # type: ignore[no-untyped-def]
+    """A schema registry in the test (see `registry.py`), stopped afterwards."""
+    from registry import Registry
+
+    r = Registry()
+    yield r
+    r.close()
