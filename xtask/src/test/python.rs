@@ -54,14 +54,27 @@ fn has_version(python: &Path, package: &str, version: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// The test tools: pytest, and confluent-kafka, which the tests fill topics with.
+/// The test tools: pytest, and confluent-kafka with its schema registry client and Avro
+/// serializer (fastavro), which the tests fill topics with.
 fn test_tools() -> Vec<String> {
     vec![
         "--only-binary".into(),
         ":all:".into(),
         format!("pytest=={PYTEST_VERSION}"),
-        format!("confluent-kafka=={}", peer::CONFLUENT_KAFKA_VERSION),
+        format!(
+            "confluent-kafka[avro,schemaregistry]=={}",
+            peer::CONFLUENT_KAFKA_VERSION
+        ),
     ]
+}
+
+/// Whether `python` has the test tools' registry serializer (an older cached virtualenv may
+/// not).
+fn has_registry_serializer(python: &Path) -> bool {
+    Command::new(python)
+        .args(["-c", "import confluent_kafka.schema_registry.avro"])
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 /// A virtualenv at `dir` (made when missing); returns its python.
@@ -214,6 +227,7 @@ pub(crate) fn run(
         let old = venv(&cache.join(format!("venv-polars-{OLDEST_POLARS}")))?;
         if !has_version(&old, "polars", OLDEST_POLARS)
             || !has_version(&old, "pytest", PYTEST_VERSION)
+            || !has_registry_serializer(&old)
         {
             let mut what = test_tools();
             what.push(format!("polars=={OLDEST_POLARS}"));
