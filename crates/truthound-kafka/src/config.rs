@@ -123,6 +123,20 @@ pub struct KafkaDataSourceConfig {
     pub client_id: String,
     /// Time allowed to connect to a broker.
     pub connect_timeout: Duration,
+    /// Read exactly these offset ranges, a share of a [`SnapshotPlan`](crate::SnapshotPlan)
+    /// (`None`, the default: plan the read from the other fields). See
+    /// [`with_share`](Self::with_share).
+    pub share: Option<ShareRanges>,
+}
+
+/// The offsets a share of a [`SnapshotPlan`](crate::SnapshotPlan) reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShareRanges {
+    /// The topic's id when the plan was made: a read of a topic with another id (deleted and
+    /// re-created) fails. `None`: not checked.
+    pub topic_id: Option<[u8; 16]>,
+    /// The ranges, at most one per partition.
+    pub ranges: Vec<crate::OffsetRange>,
 }
 
 macro_rules! streaming_setter {
@@ -171,6 +185,7 @@ impl KafkaDataSourceConfig {
             schema_registry_ssl_cafile: None,
             client_id: "truthound".to_owned(),
             connect_timeout: Duration::from_secs(10),
+            share: None,
         }
     }
 
@@ -342,6 +357,21 @@ impl KafkaDataSourceConfig {
     #[must_use]
     pub fn with_schema_registry_subject(mut self, subject: impl Into<String>) -> Self {
         self.schema_registry_subject = Some(subject.into());
+        self
+    }
+
+    /// Reads exactly `ranges` (at most one per partition) of the topic whose id is `topic_id`:
+    /// a share of a [`SnapshotPlan`](crate::SnapshotPlan). Nothing else decides where the read
+    /// starts or ends (`partition`, `start_offset`, `end_offset`, `start_timestamp` and
+    /// `group_id` are refused with it); a range that retention has removed in part, or that
+    /// ends past the partition's end, fails the read instead of reading something else.
+    #[must_use]
+    pub fn with_share(
+        mut self,
+        topic_id: Option<[u8; 16]>,
+        ranges: Vec<crate::OffsetRange>,
+    ) -> Self {
+        self.share = Some(ShareRanges { topic_id, ranges });
         self
     }
 
@@ -542,6 +572,36 @@ impl KafkaDataSourceConfig {
         }
         if self.start_offset.is_some() && self.start_timestamp.is_some() {
             return bad("give start_offset or start_timestamp, not both".into());
+        }
+        if let Some(share) = &self.share {
+            let others = [
+                ("partition", self.partition.is_some()),
+                ("start_offset", self.start_offset.is_some()),
+                ("end_offset", self.end_offset.is_some()),
+                ("start_timestamp", self.start_timestamp.is_some()),
+                ("group_id", self.group_id.is_some()),
+            ];
+            if let Some((field, _)) = others.iter().find(|(_, set)| *set) {
+                return bad(format!(
+                    "{field} set with a plan's share: the share's ranges say what is read; \
+                     remove {field}"
+                ));
+            }
+            let mut seen = std::collections::BTreeSet::new();
+            for r in &share.ranges {
+                if r.partition < 0 || r.start < 0 || r.end < r.start {
+                    return bad(format!(
+                        "share range {}:{}..{} is not a partition's offsets",
+                        r.partition, r.start, r.end
+                    ));
+                }
+                if !seen.insert(r.partition) {
+                    return bad(format!(
+                        "the share has two ranges of partition {}",
+                        r.partition
+                    ));
+                }
+            }
         }
         self.validate_security()?;
         self.validate_schema_registry()?;

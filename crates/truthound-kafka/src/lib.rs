@@ -23,15 +23,19 @@
 //! - [`config`]: [`KafkaDataSourceConfig`], validation and `kafka://` connection strings.
 //! - [`source`]: [`KafkaDataSource`]: capture, start positions, bounded reads, offsets.
 //! - [`plan`]: where each partition's read starts and how `max_messages` is shared.
+//! - [`shares`]: [`SnapshotPlan`]: a snapshot's offset ranges written down and split into
+//!   shares for independent workers.
 //! - [`error`]: [`KafkaDataSourceError`], [`KafkaConnectionError`].
 
 pub mod config;
 pub mod error;
 pub mod plan;
+pub mod shares;
 pub mod source;
 
-pub use config::{KafkaDataSourceConfig, SaslMechanism};
+pub use config::{KafkaDataSourceConfig, SaslMechanism, ShareRanges};
 pub use error::{KafkaConnectionError, KafkaDataSourceError, PartitionProgress, Result};
 pub use plan::{PartitionBounds, PartitionPlan};
+pub use shares::{OffsetRange, PLAN_VERSION, SnapshotPlan, split_shares};
 pub use source::{GoneOffsets, KafkaDataSource, ReadProgress, TopicInfo};
 pub use truthound_kafka_client::{IsolationLevel, SecurityProtocol};

@@ -497,6 +497,9 @@ impl KafkaDataSource {
             Instant::now(),
             config.streaming.consume_timeout,
         ));
+        if let Some(share) = &config.share {
+            return share_plan(&config.topic, &snapshot, share);
+        }
         let partitions: Vec<i32> = snapshot.bounds.iter().map(|b| b.partition).collect();
         let mut starts: BTreeMap<i32, i64> = BTreeMap::new();
         if let Some(o) = config.start_offset {
@@ -593,6 +596,12 @@ impl KafkaDataSource {
                 Ok(plan)
             }
         }
+    }
+
+    /// The topic's id as captured (`None` where the brokers have no topic ids).
+    pub(crate) async fn captured_topic_id(&mut self) -> Result<Option<[u8; 16]>> {
+        let id = self.snapshot().await?.topic_id;
+        Ok((id != [0; 16]).then_some(id))
     }
 
     /// Topic metadata: partitions and their count.
@@ -733,7 +742,7 @@ impl KafkaDataSource {
             .clear();
         // A start asked for explicitly fails when retention passes it during the read; a read
         // from the earliest offset (or a committed one) goes on from the new log start.
-        let log_start_moved = if self.config.start_offset.is_some() {
+        let log_start_moved = if self.config.start_offset.is_some() || self.config.share.is_some() {
             LogStartMoved::Fail
         } else {
             LogStartMoved::SkipToLogStart
@@ -759,6 +768,56 @@ impl KafkaDataSource {
         .map(|r: Result<Vec<RawMessage>>| r.map_err(StreamingDataSourceError::from))
         .boxed())
     }
+}
+
+/// The read of a plan's share: its ranges, checked against the topic as captured now.
+fn share_plan(
+    topic: &str,
+    snapshot: &Snapshot,
+    share: &crate::config::ShareRanges,
+) -> Result<Vec<PartitionPlan>> {
+    let bad = |why: String| Err(KafkaDataSourceError::InvalidConfig(why));
+    if let Some(expected) = share.topic_id
+        && snapshot.topic_id != [0; 16]
+        && snapshot.topic_id != expected
+    {
+        return bad(format!(
+            "topic {topic} is not the one the plan was made for: its id changed (it was \
+             deleted and created again); make a new plan"
+        ));
+    }
+    let mut plan = Vec::with_capacity(share.ranges.len());
+    for r in share.ranges.iter().filter(|r| r.end > r.start) {
+        let Some(b) = snapshot.bounds.iter().find(|b| b.partition == r.partition) else {
+            return bad(format!(
+                "the plan reads partition {} of {topic}, which has no such partition",
+                r.partition
+            ));
+        };
+        if r.start < b.beginning {
+            return bad(format!(
+                "partition {} of {topic} no longer has offsets {}..{} of the plan (its log \
+                 starts at {}: retention or DeleteRecords removed them); make a new plan",
+                r.partition, r.start, b.beginning, b.beginning
+            ));
+        }
+        if r.end > b.end {
+            return bad(format!(
+                "the plan reads partition {} of {topic} to offset {}, past its end {} (the \
+                 topic was truncated, or the plan is for another cluster)",
+                r.partition, r.end, b.end
+            ));
+        }
+        plan.push(PartitionPlan {
+            partition: r.partition,
+            start: r.start,
+            end: r.end,
+            quota: usize::try_from(r.end - r.start).unwrap_or(usize::MAX),
+            extend_back_to: None,
+        });
+    }
+    plan.sort_by_key(|p| p.partition);
+    Ok(plan)
 }
 
 /// The longest a deadline is put in the future: a timeout beyond this (unvalidated configs
