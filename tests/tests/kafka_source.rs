@@ -302,3 +302,87 @@ async fn progress_reports_every_partition_done() {
         .sum();
     assert_eq!(last.bytes, value_bytes + key_bytes);
 }
+
+#[tokio::test]
+async fn a_plan_share_reads_its_ranges_and_refuses_what_it_cannot_read_exactly() {
+    use truthound_kafka::{OffsetRange, SnapshotPlan};
+    let topic = topic_with(&[50, 30, 0]).await;
+    let mut source = KafkaDataSource::new(config(&topic).with_max_messages(60)).unwrap();
+    let plan = SnapshotPlan::capture(&mut source, 4).await.unwrap();
+    // 60 messages shared fairly: 30 and 30, the empty partition left out.
+    assert_eq!(
+        plan.partitions,
+        [
+            OffsetRange {
+                partition: 0,
+                start: 0,
+                end: 30
+            },
+            OffsetRange {
+                partition: 1,
+                start: 0,
+                end: 30
+            },
+        ]
+    );
+    assert!(plan.topic_id.is_some(), "the test broker has topic ids");
+    let mut union: BTreeMap<i32, Vec<i64>> = BTreeMap::new();
+    for k in 0..plan.shares.len() {
+        let mut share = KafkaDataSource::new(plan.share_config(k).unwrap()).unwrap();
+        let msgs = share.consume(usize::MAX).await.unwrap();
+        assert_eq!(msgs.len(), 15, "share {k}");
+        for (p, offsets) in per_partition(&msgs) {
+            union.entry(p).or_default().extend(offsets);
+        }
+    }
+    assert_eq!(
+        union,
+        BTreeMap::from([(0, (0..30).collect()), (1, (0..30).collect())])
+    );
+
+    let read = |config: KafkaDataSourceConfig| async move {
+        KafkaDataSource::new(config)
+            .unwrap()
+            .consume(usize::MAX)
+            .await
+            .unwrap_err()
+            .to_string()
+    };
+    let past_end = config(&topic).with_max_messages(usize::MAX).with_share(
+        None,
+        vec![OffsetRange {
+            partition: 1,
+            start: 10,
+            end: 31,
+        }],
+    );
+    let err = read(past_end).await;
+    assert!(err.contains("to offset 31, past its end 30"), "{err}");
+    let no_partition = config(&topic).with_max_messages(usize::MAX).with_share(
+        None,
+        vec![OffsetRange {
+            partition: 7,
+            start: 0,
+            end: 1,
+        }],
+    );
+    let err = read(no_partition).await;
+    assert!(err.contains("which has no such partition"), "{err}");
+    let other_topic = config(&topic).with_max_messages(usize::MAX).with_share(
+        Some([7; 16]),
+        vec![OffsetRange {
+            partition: 0,
+            start: 0,
+            end: 1,
+        }],
+    );
+    let err = read(other_topic).await;
+    assert!(err.contains("its id changed"), "{err}");
+    let err = config(&topic)
+        .with_partition(0)
+        .with_share(None, vec![])
+        .validate()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("partition set with a plan's share"), "{err}");
+}

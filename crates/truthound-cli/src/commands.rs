@@ -72,9 +72,19 @@ pub(crate) struct SnapshotArgs {
     #[command(flatten)]
     pub(crate) source: SourceArgs,
     /// The output file; `-` for stdout. The format comes from the extension (.parquet,
-    /// .csv, .ndjson/.jsonl, .arrow/.ipc/.feather) unless --output-format says.
+    /// .csv, .ndjson/.jsonl, .arrow/.ipc/.feather) unless --output-format says. With --plan,
+    /// the directory the share's part and manifest go to.
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: PathBuf,
+    /// A plan made by `truthound plan`: read one of its shares (--share) into
+    /// DIR/part-K-of-N.parquet and its manifest DIR/part-K-of-N.json (-o DIR). The plan names
+    /// the topic and how it is read; credentials come from the flags and the environment.
+    #[arg(long, value_name = "PLAN")]
+    pub(crate) plan: Option<PathBuf>,
+    /// The share of --plan to read, from 0 (default: JOB_COMPLETION_INDEX, which a Kubernetes
+    /// Indexed Job sets).
+    #[arg(long, value_name = "K", env = "JOB_COMPLETION_INDEX")]
+    pub(crate) share: Option<usize>,
     /// The output format (needed for stdout, which defaults to ndjson).
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub(crate) output_format: Option<OutputFormat>,
@@ -92,6 +102,9 @@ pub(crate) fn snapshot(
     args: &SnapshotArgs,
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
+    if let Some(plan) = &args.plan {
+        return crate::parts::share_snapshot(runtime, args, plan, quiet);
+    }
     let format = output::choose(&args.output, args.output_format)?;
     let mut config = args.source.config(false)?;
     if !args.columns.is_empty() {
@@ -124,7 +137,7 @@ pub(crate) fn snapshot(
     Ok(ExitCode::SUCCESS)
 }
 
-fn skipped_note(report: &truthound_polars::DecodeReport) -> String {
+pub(crate) fn skipped_note(report: &truthound_polars::DecodeReport) -> String {
     match report.skipped.first() {
         None => String::new(),
         Some(first) => format!(
@@ -198,6 +211,15 @@ pub(crate) fn check(runtime: &Runtime, args: &CheckArgs, quiet: bool) -> anyhow:
         options.with_validators(validators)
     };
     options = options.with_columns(args.columns.clone());
+    if let Some(dir) = args
+        .source
+        .url
+        .as_deref()
+        .map(std::path::Path::new)
+        .filter(|p| p.is_dir())
+    {
+        return check_parts(args, options, dir);
+    }
 
     // The metadata columns locate the samples; fields no check reads are not decoded.
     let mut config = args.source.config(true)?;
@@ -268,6 +290,73 @@ pub(crate) fn check(runtime: &Runtime, args: &CheckArgs, quiet: bool) -> anyhow:
             "Topic {topic}: {} messages in the snapshot{}.\n{report}",
             report.rows,
             skipped_note(&snapshot.report)
+        ))?;
+    }
+    Ok(if report.fails(args.fail_on) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `truthound check DIR/`: the parts of a plan, verified by their manifests, then checked as
+/// one snapshot.
+fn check_parts(
+    args: &CheckArgs,
+    mut options: CheckOptions,
+    dir: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
+    let given = args.source.reading_flags();
+    if !given.is_empty() {
+        anyhow::bail!(
+            "{} with a directory of parts: they were read as their plan says",
+            given.join(", ")
+        );
+    }
+    let parts = crate::parts::verify_parts(dir)?;
+    let paths: Vec<polars::prelude::PlRefPath> = parts
+        .files
+        .iter()
+        .map(|p| polars::prelude::PlRefPath::new(p.to_string_lossy().into_owned()))
+        .collect();
+    let frame = polars::prelude::LazyFrame::scan_parquet_files(
+        paths.into_iter().collect(),
+        polars::prelude::ScanArgsParquet::default(),
+    )?
+    .collect()?;
+    let messages = parts.rows + parts.skipped.len() as u64 + parts.tombstones;
+    let mut decoding = Decoding::new(messages);
+    for (partition, offset, reason) in &parts.skipped {
+        decoding = decoding.with_undecodable(*partition, *offset, reason);
+    }
+    options = options
+        .with_json_text_columns(parts.json_text_columns.clone())
+        .with_decoding(decoding);
+    let report = truthound_checks::check(&frame, &options)?;
+    let skipped = match parts.skipped.first() {
+        None => String::new(),
+        Some((p, o, reason)) => format!(
+            "; {} message{} could not be decoded (first: partition {p} offset {o}: {reason})",
+            parts.skipped.len(),
+            if parts.skipped.len() == 1 { "" } else { "s" }
+        ),
+    };
+    if args.json {
+        let mut value = serde_json::to_value(&report)?;
+        if let Some(map) = value.as_object_mut() {
+            map.insert("topic".to_owned(), json!(parts.topic));
+            map.insert("parts".to_owned(), json!(parts.files.len()));
+            map.insert("skipped".to_owned(), json!(parts.skipped.len()));
+            map.insert("fail_on".to_owned(), json!(args.fail_on.as_str()));
+            map.insert("failed".to_owned(), json!(report.fails(args.fail_on)));
+        }
+        crate::emit(&format!("{}\n", serde_json::to_string_pretty(&value)?))?;
+    } else {
+        crate::emit(&format!(
+            "Topic {}: {} messages in {} parts{skipped}.\n{report}",
+            parts.topic,
+            report.rows,
+            parts.files.len()
         ))?;
     }
     Ok(if report.fails(args.fail_on) {

@@ -14,6 +14,8 @@
 //! # Layout
 //! - `source`: the flags shared by every command and the snapshot read, with its progress bar.
 //! - `commands`: `info`, `schema`, `snapshot` and `check`.
+//! - `parts`: `plan`, a plan's share to a part and its manifest, and the verification of a
+//!   directory of parts.
 //! - `output`: writing a snapshot as Parquet, CSV, NDJSON or Arrow IPC, to stdout or to a file
 //!   replaced only when complete.
 //! - `interrupt`: Ctrl-C and SIGTERM remove an unfinished output file and exit 130 (143).
@@ -23,6 +25,7 @@ mod commands;
 mod demo_fill;
 mod interrupt;
 mod output;
+mod parts;
 mod source;
 
 use std::process::ExitCode;
@@ -59,9 +62,14 @@ enum Command {
     Info(SourceArgs),
     /// The schema inferred from the first messages of the snapshot.
     Schema(SourceArgs),
-    /// Write a snapshot of the topic to a file: Parquet, CSV, NDJSON or Arrow IPC.
+    /// Write a snapshot of the topic to a file: Parquet, CSV, NDJSON or Arrow IPC; or one
+    /// share of a plan (--plan, --share) to a directory.
     Snapshot(SnapshotArgs),
-    /// Check the snapshot against rules and validators; print a report.
+    /// Plan a snapshot for N workers: capture each partition's end once and write the offset
+    /// ranges, split into N shares, as a JSON plan.
+    Plan(parts::PlanArgs),
+    /// Check the snapshot against rules and validators; print a report. URL may be a
+    /// directory of a plan's parts, verified first.
     #[command(after_help = AFTER_HELP)]
     Check(CheckArgs),
     /// Fill a topic with the demo's events (used by `cargo xtask demo`).
@@ -114,6 +122,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Info(args) => runtime.block_on(commands::info(&args)),
         Command::Schema(args) => runtime.block_on(commands::schema(&args, cli.quiet)),
         Command::Snapshot(args) => commands::snapshot(&runtime, &args, cli.quiet),
+        Command::Plan(args) => runtime.block_on(parts::plan(&args, cli.quiet)),
         Command::Check(args) => commands::check(&runtime, &args, cli.quiet),
         Command::DemoFill(args) => runtime.block_on(demo_fill::run(&args)),
     }

@@ -135,9 +135,10 @@ fn parse_timeout(s: &str) -> Result<Duration, String> {
 #[derive(Debug, Args)]
 pub(crate) struct SourceArgs {
     /// The topic: kafka://host:port[,host:port...]/topic[?option=value&...] (options as in
-    /// KafkaDataSourceConfig, e.g. ?isolation_level=read_uncommitted).
+    /// KafkaDataSourceConfig, e.g. ?isolation_level=read_uncommitted). `snapshot --plan` takes
+    /// it from the plan; `check` also takes a directory of a plan's parts.
     #[arg(value_name = "URL")]
-    pub(crate) url: String,
+    pub(crate) url: Option<String>,
     /// The most messages the snapshot holds, shared fairly between partitions.
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub(crate) max_messages: usize,
@@ -272,7 +273,10 @@ impl SourceArgs {
     /// The source configuration the flags describe; `metadata` forces the metadata columns.
     pub(crate) fn config(&self, metadata: bool) -> anyhow::Result<KafkaDataSourceConfig> {
         // Validated at the end, once the flags and the environment completed it.
-        let mut config = KafkaDataSourceConfig::parse_connection_string(&self.url)?
+        let url = self.url.as_deref().ok_or_else(|| {
+            anyhow::anyhow!("the topic is missing: give its URL, kafka://host:port/topic")
+        })?;
+        let mut config = KafkaDataSourceConfig::parse_connection_string(url)?
             .with_max_messages(self.max_messages)
             .with_consume_timeout(self.timeout)
             .with_include_metadata(self.include_metadata || metadata)
@@ -350,6 +354,43 @@ impl SourceArgs {
         if let Some(subject) = &self.schema_registry_subject {
             config = config.with_schema_registry_subject(subject.clone());
         }
+        self.with_credentials(config)
+    }
+
+    /// The flags that choose what is read and how it is decoded, by name, when given: a plan's
+    /// share takes these from the plan.
+    pub(crate) fn reading_flags(&self) -> Vec<&'static str> {
+        [
+            ("--from", self.from.is_some()),
+            ("--partition", self.partition.is_some()),
+            ("--group", self.group.is_some()),
+            ("--format", self.format != ValueFormat::Json),
+            ("--key-format", self.key_format.is_some()),
+            ("--avro-schema", self.avro_schema.is_some()),
+            ("--protobuf-schema", self.protobuf_schema.is_some()),
+            ("--json-schema", self.json_schema.is_some()),
+            ("--protobuf-message", self.protobuf_message.is_some()),
+            ("--avro-reader-schema", self.avro_reader_schema.is_some()),
+            ("--schema-registry", self.schema_registry.is_some()),
+            (
+                "--schema-registry-subject",
+                self.schema_registry_subject.is_some(),
+            ),
+            ("--on-malformed", self.on_malformed.is_some()),
+            ("--include-metadata", self.include_metadata),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect()
+    }
+
+    /// `config` with the credentials, TLS files and timeout the flags and the environment
+    /// give (for the brokers and the schema registry), validated.
+    pub(crate) fn with_credentials(
+        &self,
+        mut config: KafkaDataSourceConfig,
+    ) -> anyhow::Result<KafkaDataSourceConfig> {
+        config = config.with_consume_timeout(self.timeout);
         if let Some(user) = &self.schema_registry_user {
             config.schema_registry_username = Some(user.clone());
         }

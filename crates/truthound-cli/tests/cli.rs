@@ -1052,3 +1052,221 @@ fn key_format_registry_kinds_need_the_registry() {
         );
     }
 }
+
+/// Appends `events` to partition 0 of `topic`.
+fn append(topic: &str, events: &[Value]) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = KafkaClient::connect(ClientConfig::new([broker_address()]))
+            .await
+            .unwrap();
+        let records = events
+            .iter()
+            .map(|e| ProduceRecord::new(Bytes::from(e.to_string())))
+            .collect();
+        client
+            .produce(topic, 0, records, ProduceOptions::default())
+            .await
+            .unwrap();
+    });
+}
+
+fn read_parquet(path: &Path) -> DataFrame {
+    ParquetReader::new(std::fs::File::open(path).unwrap())
+        .finish()
+        .unwrap()
+}
+
+#[test]
+fn a_plan_read_by_three_workers_is_the_snapshot_and_check_verifies_the_parts() {
+    let topic = topic_with("shares", 3, &events(300));
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let parts = dir.path().join("parts");
+    let output = truthound()
+        .args(["plan", &url(&topic), "--shares", "3", "-o"])
+        .arg(&plan)
+        .arg("--spark-offsets")
+        .arg(dir.path().join("spark.json"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{err}");
+    assert!(
+        err.contains("planned 300 offsets of 3 partitions in 3 shares"),
+        "{err}"
+    );
+    let spark: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("spark.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        spark["endingOffsets"],
+        json!({&topic: {"0": 100, "1": 100, "2": 100}}).to_string()
+    );
+    // The single-process snapshot of what the plan covers, before the topic grows.
+    let single = dir.path().join("single.parquet");
+    truthound()
+        .args(["snapshot", &url(&topic), "--include-metadata", "-o"])
+        .arg(&single)
+        .assert()
+        .success();
+    // Messages that arrive after the plan are not read by its shares.
+    append(&topic, &events(40));
+
+    // Three workers at once, as an engine runs them; one finds its share in the environment.
+    let workers: Vec<_> = (0..3)
+        .map(|k| {
+            let mut c = truthound();
+            c.args(["snapshot", "--plan"])
+                .arg(&plan)
+                .arg("-o")
+                .arg(&parts);
+            if k == 2 {
+                c.env("JOB_COMPLETION_INDEX", "2");
+            } else {
+                c.args(["--share", &k.to_string()]);
+            }
+            c.spawn().unwrap()
+        })
+        .collect();
+    for w in workers {
+        let out = w.wait_with_output().unwrap();
+        assert!(out.status.success());
+    }
+    let part = |k: usize| parts.join(format!("part-{k}-of-3.parquet"));
+    let union = concat(
+        (0..3)
+            .map(|k| read_parquet(&part(k)).lazy())
+            .collect::<Vec<_>>(),
+        UnionArgs::default(),
+    )
+    .unwrap()
+    .sort(["_kafka_partition", "_kafka_offset"], Default::default())
+    .collect()
+    .unwrap();
+    let single = read_parquet(&single);
+    assert_eq!(union.height(), 300);
+    assert!(union.equals_missing(&single), "{union}\n{single}");
+    // Each share read about a third.
+    for k in 0..3 {
+        assert_eq!(read_parquet(&part(k)).height(), 100, "share {k}");
+    }
+
+    // A share run again gives the same part; one killed on its way leaves the old part.
+    let before = std::fs::read(part(1)).unwrap();
+    let mut killed = truthound()
+        .args(["snapshot", "--share", "1", "--plan"])
+        .arg(&plan)
+        .arg("-o")
+        .arg(&parts)
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let _ = killed.kill();
+    let _ = killed.wait();
+    assert_eq!(std::fs::read(part(1)).unwrap(), before);
+    truthound()
+        .args(["snapshot", "--share", "1", "--plan"])
+        .arg(&plan)
+        .arg("-o")
+        .arg(&parts)
+        .assert()
+        .success();
+    assert_eq!(std::fs::read(part(1)).unwrap(), before);
+
+    // check verifies the parts, then checks them as one snapshot, samples located.
+    let check = |dir: &Path| {
+        truthound()
+            .arg("check")
+            .arg(dir)
+            .args(["--not-null", "user_id", "--json"])
+            .output()
+            .unwrap()
+    };
+    let out = check(&parts);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["rows"], 300);
+    assert_eq!(report["parts"], 3);
+    let issue = &report["issues"][0];
+    assert_eq!(issue["count"], bad(300, 10, 3));
+    // Event 3 is the first without a user: partition 0, offset 1.
+    assert_eq!(
+        (
+            &issue["samples"][0]["partition"],
+            &issue["samples"][0]["offset"]
+        ),
+        (&json!(0), &json!(1)),
+        "{issue}"
+    );
+
+    // A part changed after it was written, a missing share, and a share of another plan.
+    let copy = dir.path().join("copy");
+    std::fs::create_dir(&copy).unwrap();
+    for entry in std::fs::read_dir(&parts).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("part-") {
+            std::fs::copy(&path, copy.join(&name)).unwrap();
+        }
+    }
+    let stderr = |out: std::process::Output| {
+        assert_eq!(out.status.code(), Some(2));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let mut bytes = std::fs::read(copy.join("part-0-of-3.parquet")).unwrap();
+    bytes.push(0);
+    std::fs::write(copy.join("part-0-of-3.parquet"), &bytes).unwrap();
+    let err = stderr(check(&copy));
+    assert!(
+        err.contains("part-0-of-3.parquet is not the file its manifest part-0-of-3.json describes"),
+        "{err}"
+    );
+    std::fs::remove_file(copy.join("part-0-of-3.parquet")).unwrap();
+    std::fs::remove_file(copy.join("part-0-of-3.json")).unwrap();
+    let err = stderr(check(&copy));
+    assert!(err.contains("lacks share 0 of the plan's 3"), "{err}");
+    let other = dir.path().join("other.json");
+    truthound()
+        .args(["plan", &url(&topic), "--shares", "2", "-o"])
+        .arg(&other)
+        .assert()
+        .success();
+    truthound()
+        .args(["snapshot", "--share", "0", "--plan"])
+        .arg(&other)
+        .arg("-o")
+        .arg(&copy)
+        .assert()
+        .success();
+    let err = stderr(check(&copy));
+    assert!(err.contains("holds parts of 2 plans"), "{err}");
+
+    // Shares need the plan's own settings, and a share the plan has.
+    let out = truthound()
+        .args(["snapshot", "--share", "3", "--plan"])
+        .arg(&plan)
+        .arg("-o")
+        .arg(&parts)
+        .output()
+        .unwrap();
+    let err = stderr(out);
+    assert!(
+        err.contains("share 3 is not in the plan, which has shares 0 to 2"),
+        "{err}"
+    );
+    let out = truthound()
+        .args(["snapshot", "--share", "0", "--format", "avro", "--plan"])
+        .arg(&plan)
+        .arg("-o")
+        .arg(&parts)
+        .output()
+        .unwrap();
+    let err = stderr(out);
+    assert!(err.contains("--format with --plan"), "{err}");
+}

@@ -1,0 +1,493 @@
+//! Plans and their parts: `truthound plan`, `truthound snapshot --plan P --share K -o DIR/`, and
+//! the checks of a directory of parts that `truthound check DIR/` runs first.
+//!
+//! Share `K` of an `N`-share plan writes `DIR/part-K-of-N.parquet` and, once that file is in
+//! place, its manifest `DIR/part-K-of-N.json`: the plan's id, the share's ranges, the rows, the
+//! messages that could not be decoded (partition, offset, reason), and the part's size and
+//! checksum. Both are written to a temporary file and renamed, so a worker that is killed
+//! leaves the previous part (or none), and a share run again replaces its part with the same
+//! content.
+
+use std::collections::BTreeMap;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use clap::Args;
+use serde_json::{Value, json};
+use tokio::runtime::Runtime;
+use truthound_kafka::{KafkaDataSource, OffsetRange, SnapshotPlan};
+
+use crate::commands::SnapshotArgs;
+use crate::output::{Destination, OutputFormat};
+use crate::source::{SourceArgs, write_snapshot};
+
+/// The manifest format's version, its `truthound_part` field.
+const MANIFEST_VERSION: u64 = 1;
+
+/// Flags of `truthound plan`.
+#[derive(Debug, Args)]
+pub(crate) struct PlanArgs {
+    #[command(flatten)]
+    pub(crate) source: SourceArgs,
+    /// How many shares the snapshot is split into: one per worker (a Kubernetes Indexed Job's
+    /// `completions`).
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub(crate) shares: u32,
+    /// The plan file; `-` for stdout.
+    #[arg(short, long, value_name = "FILE", default_value = "-")]
+    pub(crate) output: PathBuf,
+    /// Also write the plan's offsets as Spark's Kafka source options, to this file:
+    /// `{"startingOffsets": ..., "endingOffsets": ...}`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) spark_offsets: Option<PathBuf>,
+}
+
+/// `truthound plan`: connects once, captures each partition's end as a snapshot does, and
+/// writes the plan.
+pub(crate) async fn plan(args: &PlanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    // The metadata columns go into every part: they locate check samples and order the union.
+    let config = args.source.config(true)?;
+    let mut source = KafkaDataSource::new(config)?;
+    let plan = SnapshotPlan::capture(&mut source, args.shares as usize).await?;
+    if args.output.as_os_str() == "-" {
+        crate::emit(&plan.to_json())?;
+    } else {
+        write_atomically(&args.output, plan.to_json().as_bytes())?;
+    }
+    if let Some(path) = &args.spark_offsets {
+        let (starting, ending) = plan.spark_offsets();
+        let text = serde_json::to_string_pretty(
+            &json!({"startingOffsets": starting, "endingOffsets": ending}),
+        )? + "\n";
+        write_atomically(path, text.as_bytes())?;
+    }
+    if !quiet {
+        eprintln!(
+            "planned {} offsets of {} partition{} in {} share{} (plan {}){}",
+            plan.offsets(),
+            plan.partitions.len(),
+            if plan.partitions.len() == 1 { "" } else { "s" },
+            plan.shares.len(),
+            if plan.shares.len() == 1 { "" } else { "s" },
+            plan.id(),
+            if args.output.as_os_str() == "-" {
+                String::new()
+            } else {
+                format!(" to {}", args.output.display())
+            }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The file names of share `k` of `n`: the part and its manifest.
+fn part_names(k: usize, n: usize) -> (String, String) {
+    (
+        format!("part-{k}-of-{n}.parquet"),
+        format!("part-{k}-of-{n}.json"),
+    )
+}
+
+/// `truthound snapshot --plan P --share K -o DIR/`: the share's part and manifest.
+pub(crate) fn share_snapshot(
+    runtime: &Runtime,
+    args: &SnapshotArgs,
+    plan_path: &Path,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
+    if args.source.url.is_some() {
+        bail!("give --plan or the topic's URL, not both: the plan names the topic");
+    }
+    let given = args.source.reading_flags();
+    if !given.is_empty() {
+        bail!(
+            "{} with --plan: what a share reads and how is the plan's; make the plan with them",
+            given.join(", ")
+        );
+    }
+    if args
+        .output_format
+        .is_some_and(|f| f != OutputFormat::Parquet)
+    {
+        bail!("a share's part is Parquet: remove --output-format");
+    }
+    let text = std::fs::read_to_string(plan_path)
+        .with_context(|| format!("cannot read the plan {}", plan_path.display()))?;
+    let plan = SnapshotPlan::from_json(&text)
+        .with_context(|| format!("{} is not a usable plan", plan_path.display()))?;
+    let n = plan.shares.len();
+    let Some(k) = args.share else {
+        bail!(
+            "--plan needs the share to read: --share K (0 to {}), or JOB_COMPLETION_INDEX in \
+             the environment (a Kubernetes Indexed Job sets it)",
+            n - 1
+        );
+    };
+    let mut config = plan.share_config(k)?;
+    if !args.columns.is_empty() {
+        config = config.with_columns(args.columns.clone());
+    }
+    let config = args.source.with_credentials(config)?;
+    let dir = &args.output;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the directory {}", dir.display()))?;
+    let (part_name, manifest_name) = part_names(k, n);
+    let part = dir.join(&part_name);
+
+    let destination = Destination::open(&part)?;
+    let spill = destination.spill()?;
+    let mut sink = destination.sink(OutputFormat::Parquet)?;
+    let written = runtime
+        .block_on(write_snapshot(config, quiet, spill.clone(), &mut sink))
+        .map(|report| (report, sink.rows()));
+    drop(spill);
+    let Some((report, rows)) = destination.complete(sink, written)? else {
+        bail!("{} could not be written", part.display());
+    };
+    let (bytes, checksum) = file_checksum(&part)?;
+    let skipped: Vec<Value> = report
+        .skipped
+        .iter()
+        .map(|s| json!({"partition": s.partition, "offset": s.offset, "reason": s.reason}))
+        .collect();
+    let json_text: Vec<String> = report.notes.iter().map(|n| n.path.join(".")).collect();
+    let manifest = json!({
+        "truthound_part": MANIFEST_VERSION,
+        "plan_id": plan.id(),
+        "topic": plan.topic,
+        "topic_id": plan.topic_id,
+        "share": k,
+        "shares": n,
+        "ranges": ranges_json(&plan.shares[k]),
+        "file": part_name,
+        "rows": rows,
+        "tombstones": report.tombstones,
+        "skipped": skipped,
+        "json_text_columns": json_text,
+        "bytes": bytes,
+        "fnv1a64": format!("{checksum:016x}"),
+    });
+    write_atomically(
+        &dir.join(&manifest_name),
+        (serde_json::to_string_pretty(&manifest)? + "\n").as_bytes(),
+    )?;
+    if !quiet {
+        eprintln!(
+            "share {k} of {n}: wrote {rows} rows to {}{}",
+            part.display(),
+            crate::commands::skipped_note(&report)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ranges_json(ranges: &[OffsetRange]) -> Vec<Value> {
+    ranges
+        .iter()
+        .map(|r| json!({"partition": r.partition, "start": r.start, "end": r.end}))
+        .collect()
+}
+
+/// Writes `bytes` to `path` through a temporary file beside it, renamed when complete.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut temp = tempfile::Builder::new()
+        .prefix(".truthound.tmp-")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    temp.write_all(bytes)
+        .and_then(|()| temp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    temp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// The size and FNV-1a (64-bit) checksum of a file.
+fn file_checksum(path: &Path) -> anyhow::Result<(u64, u64)> {
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut size = 0_u64;
+    let mut buf = vec![0_u8; 1 << 16];
+    loop {
+        let n = file
+            .read(&mut buf)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if n == 0 {
+            return Ok((size, hash));
+        }
+        size += n as u64;
+        for byte in &buf[..n] {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// The parts of a directory, verified: every share of one plan, each file as its manifest
+/// says, the ranges without overlap.
+#[derive(Debug)]
+pub(crate) struct Parts {
+    /// The topic.
+    pub(crate) topic: String,
+    /// The part files, in share order.
+    pub(crate) files: Vec<PathBuf>,
+    /// The rows of all parts.
+    pub(crate) rows: u64,
+    /// Messages that could not be decoded: partition, offset, reason.
+    pub(crate) skipped: Vec<(i32, i64, String)>,
+    /// Tombstones (messages without a value).
+    pub(crate) tombstones: u64,
+    /// Columns kept as JSON text in some part.
+    pub(crate) json_text_columns: Vec<String>,
+}
+
+/// One manifest, as read.
+struct Manifest {
+    name: String,
+    plan_id: String,
+    topic: String,
+    share: usize,
+    shares: usize,
+    ranges: Vec<OffsetRange>,
+    file: String,
+    rows: u64,
+    tombstones: u64,
+    skipped: Vec<(i32, i64, String)>,
+    json_text_columns: Vec<String>,
+    bytes: u64,
+    checksum: String,
+}
+
+fn read_manifest(path: &Path) -> anyhow::Result<Manifest> {
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let v: Value = serde_json::from_str(&text)
+        .with_context(|| format!("{name} is not a manifest (not JSON)"))?;
+    if v.get("truthound_part").and_then(Value::as_u64) != Some(MANIFEST_VERSION) {
+        bail!(
+            "{name} is not a manifest of this version of truthound (truthound_part {MANIFEST_VERSION})"
+        );
+    }
+    let missing = |key: &str| anyhow::anyhow!("manifest {name} has no {key}");
+    let str_of = |key: &str| {
+        v.get(key)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| missing(key))
+    };
+    let u64_of = |key: &str| {
+        v.get(key)
+            .and_then(Value::as_u64)
+            .ok_or_else(|| missing(key))
+    };
+    let ranges = v
+        .get("ranges")
+        .and_then(Value::as_array)
+        .ok_or_else(|| missing("ranges"))?
+        .iter()
+        .map(|r| {
+            let f = |k: &str| r.get(k).and_then(Value::as_i64);
+            match (f("partition"), f("start"), f("end")) {
+                (Some(p), Some(start), Some(end)) => Ok(OffsetRange {
+                    partition: i32::try_from(p)?,
+                    start,
+                    end,
+                }),
+                _ => Err(anyhow::anyhow!(
+                    "manifest {name} has a range without offsets"
+                )),
+            }
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let skipped = v
+        .get("skipped")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| {
+                    Some((
+                        i32::try_from(s.get("partition")?.as_i64()?).ok()?,
+                        s.get("offset")?.as_i64()?,
+                        s.get("reason")?.as_str()?.to_owned(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let json_text_columns = v
+        .get("json_text_columns")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Manifest {
+        plan_id: str_of("plan_id")?,
+        topic: str_of("topic")?,
+        share: usize::try_from(u64_of("share")?)?,
+        shares: usize::try_from(u64_of("shares")?)?,
+        ranges,
+        file: str_of("file")?,
+        rows: u64_of("rows")?,
+        tombstones: v.get("tombstones").and_then(Value::as_u64).unwrap_or(0),
+        skipped,
+        json_text_columns,
+        bytes: u64_of("bytes")?,
+        checksum: str_of("fnv1a64")?,
+        name,
+    })
+}
+
+/// Reads and verifies the parts in `dir`; the error names what is missing, foreign or changed.
+pub(crate) fn verify_parts(dir: &Path) -> anyhow::Result<Parts> {
+    let mut manifests = Vec::new();
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    for entry in entries {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        if name.starts_with("part-") && name.ends_with(".json") {
+            manifests.push(read_manifest(&path)?);
+        }
+    }
+    if manifests.is_empty() {
+        bail!(
+            "{} holds no parts (part-K-of-N.json manifests): run `truthound snapshot --plan \
+             PLAN --share K -o {}` for each share first",
+            dir.display(),
+            dir.display()
+        );
+    }
+    manifests.sort_by_key(|m| (m.plan_id.clone(), m.share));
+    let mut plans: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for m in &manifests {
+        plans.entry(&m.plan_id).or_default().push(&m.name);
+    }
+    if plans.len() > 1 {
+        let listed: Vec<String> = plans
+            .iter()
+            .map(|(id, names)| format!("plan {id}: {}", names.join(", ")))
+            .collect();
+        bail!(
+            "{} holds parts of {} plans ({}): a directory holds the parts of one plan; move the \
+             foreign parts out",
+            dir.display(),
+            plans.len(),
+            listed.join("; ")
+        );
+    }
+    let n = manifests[0].shares;
+    if let Some(m) = manifests.iter().find(|m| m.shares != n || m.share >= n) {
+        bail!(
+            "manifest {} says share {} of {}, the others of {n}: it is not of this plan",
+            m.name,
+            m.share,
+            m.shares
+        );
+    }
+    let present: Vec<usize> = manifests.iter().map(|m| m.share).collect();
+    let missing: Vec<String> = (0..n)
+        .filter(|k| !present.contains(k))
+        .map(|k| k.to_string())
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "{} lacks share{} {} of the plan's {n}: run `truthound snapshot --plan PLAN --share \
+             K -o {}` for {}",
+            dir.display(),
+            if missing.len() == 1 { "" } else { "s" },
+            missing.join(", "),
+            dir.display(),
+            if missing.len() == 1 { "it" } else { "each" }
+        );
+    }
+    // The ranges of different shares never overlap.
+    let mut by_partition: BTreeMap<i32, Vec<(i64, i64, usize)>> = BTreeMap::new();
+    for m in &manifests {
+        for r in m.ranges.iter().filter(|r| r.end > r.start) {
+            by_partition
+                .entry(r.partition)
+                .or_default()
+                .push((r.start, r.end, m.share));
+        }
+    }
+    for (partition, mut ranges) in by_partition {
+        ranges.sort_unstable();
+        for pair in ranges.windows(2) {
+            if pair[1].0 < pair[0].1 {
+                bail!(
+                    "shares {} and {} both read partition {partition} at offset {}: the parts \
+                     are not of one plan",
+                    pair[0].2,
+                    pair[1].2,
+                    pair[1].0
+                );
+            }
+        }
+    }
+    let mut files = Vec::with_capacity(n);
+    for m in &manifests {
+        let file = dir.join(&m.file);
+        let (bytes, checksum) = file_checksum(&file).with_context(|| {
+            format!("manifest {} names {}, which cannot be read", m.name, m.file)
+        })?;
+        if bytes != m.bytes || format!("{checksum:016x}") != m.checksum {
+            bail!(
+                "{} is not the file its manifest {} describes (changed, or written by another \
+                 run): run its share again",
+                m.file,
+                m.name
+            );
+        }
+        files.push(file);
+    }
+    let mut json_text_columns: Vec<String> = manifests
+        .iter()
+        .flat_map(|m| m.json_text_columns.iter().cloned())
+        .collect();
+    json_text_columns.sort();
+    json_text_columns.dedup();
+    Ok(Parts {
+        topic: manifests[0].topic.clone(),
+        files,
+        rows: manifests.iter().map(|m| m.rows).sum(),
+        skipped: manifests.iter().flat_map(|m| m.skipped.clone()).collect(),
+        tombstones: manifests.iter().map(|m| m.tombstones).sum(),
+        json_text_columns,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksums_are_fnv1a_of_the_bytes() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("f");
+        write_atomically(&path, b"a").unwrap_or_else(|e| panic!("{e}"));
+        // FNV-1a 64 of "a".
+        assert_eq!(
+            file_checksum(&path).unwrap_or_else(|e| panic!("{e}")),
+            (1, 0xaf63_dc4c_8601_ec8c)
+        );
+        assert_eq!(part_names(2, 10).0, "part-2-of-10.parquet");
+    }
+}
