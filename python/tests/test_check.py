@@ -117,3 +117,25 @@ def test_an_empty_frame_keeps_its_columns():  # type: ignore[no-untyped-def]
     frame = pl.DataFrame({"user_id": pl.Series([], dtype=pl.String)})
     report = ts.check(frame, rules={"user_id": ["not_null"]})
     assert report.rows == 0 and report.issues == []
+
+
+def test_a_directory_of_plan_parts_is_checked_as_one_snapshot(broker, make_topic, tmp_path):  # type: ignore[no-untyped-def]
+    from truthound_streaming import _native
+
+    topic = make_topic(2, lambda p: events(p, 30))
+    plan, parts = tmp_path / "plan.json", tmp_path / "parts"
+    url = f"kafka://{broker}/{topic}"
+    assert _native.run_cli(["truthound", "plan", url, "--shares", "2", "-q", "-o", str(plan)]) == 0
+    for k in ("0", "1"):
+        argv = ["truthound", "snapshot", "--plan", str(plan), "--share", k, "-q", "-o", str(parts)]
+        assert _native.run_cli(argv) == 0
+    report = ts.check(str(parts), rules={"user_id": ["not_null"]})
+    assert report.rows == 60
+    (issue,) = [i for i in report.issues if i.column == "user_id"]
+    assert issue.count == 2 * every(10, 30)
+    # The samples name their message.
+    assert (issue.samples[0].partition, issue.samples[0].offset) == (0, 0)
+    # A missing share is an error that says which.
+    (parts / "part-1-of-2.json").unlink()
+    with pytest.raises(ValueError, match="lacks share 1 of the plan's 2"):
+        ts.check(parts, validators=["null"])

@@ -15,6 +15,7 @@ import asyncio
 import dataclasses
 import functools
 import json
+import os
 from typing import (
     Any,
     AsyncIterator,
@@ -529,7 +530,7 @@ Rules = Mapping[str, Sequence[Union[str, Mapping[str, Any]]]]
 
 
 def check(
-    df: Union[pl.DataFrame, pl.LazyFrame],
+    df: Union[pl.DataFrame, pl.LazyFrame, str, "os.PathLike[str]"],
     validators: Optional[Sequence[str]] = None,
     columns: Optional[Sequence[str]] = None,
     rules: Optional[Rules] = None,
@@ -544,7 +545,22 @@ def check(
     ``length``; any rule may carry a ``severity``). Unknown columns and rules that do not fit a
     column's type raise ``ValueError`` before the frame is read. The frame is handed to the Rust
     checks through the Arrow C stream interface, without a copy.
+
+    ``df`` may also be a directory of a plan's parts (``truthound snapshot --plan P --share K -o
+    DIR/``): the manifests are verified first (every share of one plan, each part as its
+    manifest says; ``ValueError`` names what is missing, foreign or changed), then the parts are
+    checked as one snapshot, with the messages the workers could not decode as an issue.
     """
+    if isinstance(df, (str, os.PathLike)):
+        return CheckReport._from_json(
+            _native.check_parts(
+                os.fspath(df),
+                validators=None if validators is None else list(validators),
+                columns=None if columns is None else list(columns),
+                rules_json=None if rules is None else json.dumps(rules),
+                metadata_prefix=metadata_prefix,
+            )
+        )
     if isinstance(df, pl.LazyFrame):
         df = df.collect()
     exporter = getattr(df, "__arrow_c_stream__", None)

@@ -232,6 +232,18 @@ def check_stream(
     :func:`truthound_streaming.check`."""
 
 
+def check_parts(
+    dir: str,
+    validators: Optional[List[str]] = None,
+    columns: Optional[List[str]] = None,
+    rules_json: Optional[str] = None,
+    metadata_prefix: str = "_kafka_",
+) -> str:
+    """Verifies the parts of a plan in ``dir`` (their manifests), checks them as one snapshot
+    and returns the report as JSON. Raises ``ValueError`` naming a missing, foreign or changed
+    part. Called by :func:`truthound_streaming.check` with a directory."""
+
+
 def run_cli(argv: List[str]) -> int:
     """Runs the ``truthound`` command line with ``argv`` (program name first) and returns its exit
     code: 0 ok, 1 ``check`` found issues at or above ``--fail-on``, 2 errors. ``--help``, usage

@@ -303,7 +303,7 @@ pub(crate) fn check(runtime: &Runtime, args: &CheckArgs, quiet: bool) -> anyhow:
 /// one snapshot.
 fn check_parts(
     args: &CheckArgs,
-    mut options: CheckOptions,
+    options: CheckOptions,
     dir: &std::path::Path,
 ) -> anyhow::Result<ExitCode> {
     let given = args.source.reading_flags();
@@ -313,26 +313,7 @@ fn check_parts(
             given.join(", ")
         );
     }
-    let parts = crate::parts::verify_parts(dir)?;
-    let paths: Vec<polars::prelude::PlRefPath> = parts
-        .files
-        .iter()
-        .map(|p| polars::prelude::PlRefPath::new(p.to_string_lossy().into_owned()))
-        .collect();
-    let frame = polars::prelude::LazyFrame::scan_parquet_files(
-        paths.into_iter().collect(),
-        polars::prelude::ScanArgsParquet::default(),
-    )?
-    .collect()?;
-    let messages = parts.rows + parts.skipped.len() as u64 + parts.tombstones;
-    let mut decoding = Decoding::new(messages);
-    for (partition, offset, reason) in &parts.skipped {
-        decoding = decoding.with_undecodable(*partition, *offset, reason);
-    }
-    options = options
-        .with_json_text_columns(parts.json_text_columns.clone())
-        .with_decoding(decoding);
-    let report = truthound_checks::check(&frame, &options)?;
+    let (report, parts) = crate::parts::check_parts(dir, options)?;
     let skipped = match parts.skipped.first() {
         None => String::new(),
         Some((p, o, reason)) => format!(

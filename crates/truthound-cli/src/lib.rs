@@ -28,6 +28,8 @@ mod output;
 mod parts;
 mod source;
 
+pub use parts::{Parts, check_parts, verify_parts};
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};

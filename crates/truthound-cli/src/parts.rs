@@ -235,20 +235,53 @@ fn file_checksum(path: &Path) -> anyhow::Result<(u64, u64)> {
 
 /// The parts of a directory, verified: every share of one plan, each file as its manifest
 /// says, the ranges without overlap.
-#[derive(Debug)]
-pub(crate) struct Parts {
+#[derive(Debug, Clone)]
+pub struct Parts {
     /// The topic.
-    pub(crate) topic: String,
+    pub topic: String,
     /// The part files, in share order.
-    pub(crate) files: Vec<PathBuf>,
+    pub files: Vec<PathBuf>,
     /// The rows of all parts.
-    pub(crate) rows: u64,
+    pub rows: u64,
     /// Messages that could not be decoded: partition, offset, reason.
-    pub(crate) skipped: Vec<(i32, i64, String)>,
+    pub skipped: Vec<(i32, i64, String)>,
     /// Tombstones (messages without a value).
-    pub(crate) tombstones: u64,
+    pub tombstones: u64,
     /// Columns kept as JSON text in some part.
-    pub(crate) json_text_columns: Vec<String>,
+    pub json_text_columns: Vec<String>,
+}
+
+/// Verifies the parts in `dir` (see [`verify_parts`]), reads them as one frame and checks it
+/// with `options`, the messages the workers could not decode included as the `decodable`
+/// issue.
+///
+/// # Errors
+/// What [`verify_parts`] finds wrong, a part that cannot be read, and the checks' errors.
+pub fn check_parts(
+    dir: &Path,
+    options: truthound_checks::CheckOptions,
+) -> anyhow::Result<(truthound_checks::Report, Parts)> {
+    let parts = verify_parts(dir)?;
+    let paths: Vec<polars::prelude::PlRefPath> = parts
+        .files
+        .iter()
+        .map(|p| polars::prelude::PlRefPath::new(p.to_string_lossy().into_owned()))
+        .collect();
+    let frame = polars::prelude::LazyFrame::scan_parquet_files(
+        paths.into_iter().collect(),
+        polars::prelude::ScanArgsParquet::default(),
+    )?
+    .collect()?;
+    let messages = parts.rows + parts.skipped.len() as u64 + parts.tombstones;
+    let mut decoding = truthound_checks::Decoding::new(messages);
+    for (partition, offset, reason) in &parts.skipped {
+        decoding = decoding.with_undecodable(*partition, *offset, reason);
+    }
+    let options = options
+        .with_json_text_columns(parts.json_text_columns.clone())
+        .with_decoding(decoding);
+    let report = truthound_checks::check(&frame, &options)?;
+    Ok((report, parts))
 }
 
 /// One manifest, as read.
@@ -353,8 +386,13 @@ fn read_manifest(path: &Path) -> anyhow::Result<Manifest> {
     })
 }
 
-/// Reads and verifies the parts in `dir`; the error names what is missing, foreign or changed.
-pub(crate) fn verify_parts(dir: &Path) -> anyhow::Result<Parts> {
+/// Reads and verifies the parts in `dir`: every share of one plan is there, each part file is
+/// the one its manifest describes (size and checksum), and no two shares read the same
+/// offsets. The error names what is missing, foreign or changed.
+///
+/// # Errors
+/// As above, and a directory or manifest that cannot be read.
+pub fn verify_parts(dir: &Path) -> anyhow::Result<Parts> {
     let mut manifests = Vec::new();
     let entries =
         std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;

@@ -41,6 +41,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<deser::AvroDeserializer>()?;
     m.add_function(wrap_pyfunction!(config::validate_config, m)?)?;
     m.add_function(wrap_pyfunction!(checks::check_stream, m)?)?;
+    m.add_function(wrap_pyfunction!(checks::check_parts, m)?)?;
     m.add_function(wrap_pyfunction!(run_cli, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
