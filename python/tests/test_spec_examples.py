@@ -553,3 +553,27 @@ def test_base_classes():  # type: ignore[no-untyped-def]
     assert issubclass(KafkaDataSourceConfig, StreamingDataSourceConfig)
     assert issubclass(DeserializationError, StreamingDataSourceError)
     assert issubclass(KafkaConnectionError, KafkaDataSourceError)
+
+
+# ## Beyond the spec: one plan, several workers
+def test_a_plan_read_share_by_share_is_the_snapshot(broker, user_events, tmp_path):  # type: ignore[no-untyped-def]
+    topic = user_events(3, 20)
+    config = KafkaDataSourceConfig(
+        bootstrap_servers=broker, topic=topic, include_metadata=True, max_messages=60
+    )
+    with KafkaDataSource(config) as source:
+        plan = source.plan(shares=4)
+        whole = source.to_polars_dataframe()
+    assert json.loads(plan)["truthound_plan"] == 1
+    path = tmp_path / "plan.json"
+    path.write_text(plan)
+    # Each worker reads its share, given the plan's text or its file.
+    frames = [
+        KafkaDataSource.from_plan(plan if k % 2 else path, k, config).to_polars_dataframe()
+        for k in range(4)
+    ]
+    assert [f.height for f in frames] == [15, 15, 15, 15]
+    union = pl.concat(frames).sort("_kafka_partition", "_kafka_offset")
+    assert union.equals(whole.sort("_kafka_partition", "_kafka_offset"))
+    with pytest.raises(ValueError, match="share 4 is not in the plan"):
+        KafkaDataSource.from_plan(plan, 4)

@@ -282,6 +282,24 @@ class KafkaDataSource(BaseStreamingDataSource):
         )
 
     @classmethod
+    def from_plan(
+        cls,
+        plan: Union[str, "os.PathLike[str]"],
+        share: int,
+        config: Optional[KafkaDataSourceConfig] = None,
+    ) -> "KafkaDataSource":
+        """A source that reads share ``share`` of a plan (see :meth:`plan`), exactly its offset
+        ranges. ``plan`` is the plan's JSON or the path of its file. The plan says what is read
+        and how; ``config`` gives the credentials and the timeout (its other fields are not
+        used). A share number the plan does not have raises ``ValueError``."""
+        text = os.fspath(plan)
+        if not text.lstrip().startswith("{"):
+            with open(text, encoding="utf-8") as f:
+                text = f.read()
+        fields = None if config is None else config._fields()
+        return cls._wrap(_native.NativeSource.from_plan(text, share, fields))
+
+    @classmethod
     def from_confluent(
         cls,
         bootstrap_servers: str,
@@ -388,6 +406,13 @@ class KafkaDataSource(BaseStreamingDataSource):
     def get_topic_offsets(self) -> Dict[str, Dict[int, Tuple[int, int]]]:
         """Blocking :meth:`get_topic_offsets_async`."""
         return {"offsets": dict(self._native.offsets())}
+
+    def plan(self, shares: int = 1) -> str:
+        """The snapshot planned for ``shares`` workers, as JSON: each partition's end captured
+        once, the offset ranges split into ``shares`` shares of about equal size. Each worker
+        reads its share with :meth:`from_plan`; the shares' union is the snapshot. The same
+        plan as ``truthound plan`` writes (docs/scaling-out.md)."""
+        return str(self._native.plan(shares))
 
     # Messages
 

@@ -154,6 +154,15 @@ class NativeSource:
     def offsets(self, cancel: Optional["CancelToken"] = None) -> Dict[int, Tuple[int, int]]:
         """``{partition: (beginning_offset, end_offset)}`` of the snapshot."""
 
+    def plan(self, shares: int, cancel: Optional["CancelToken"] = None) -> str:
+        """The snapshot's plan for ``shares`` workers, as JSON."""
+
+    @staticmethod
+    def from_plan(
+        plan_json: str, share: int, fields: Optional[Dict[str, Any]] = None
+    ) -> "NativeSource":
+        """A source reading share ``share`` of ``plan_json``; ``fields`` give credentials."""
+
     def topic_info(self, cancel: Optional["CancelToken"] = None) -> Tuple[str, List[int], int]:
         """``(topic, partitions, partition_count)``."""
 

@@ -245,6 +245,55 @@ impl NativeSource {
         block_on(py, cancel, self.offsets_fut())
     }
 
+    /// The snapshot's plan for `shares` workers, as JSON (a `SnapshotPlan`).
+    #[pyo3(signature = (shares, cancel = None))]
+    fn plan(
+        &self,
+        py: Python<'_>,
+        shares: usize,
+        cancel: Option<&Bound<'_, CancelToken>>,
+    ) -> PyResult<String> {
+        let inner = self.inner.clone();
+        block_on(py, cancel, async move {
+            let mut source = inner.lock().await;
+            truthound_kafka::SnapshotPlan::capture(&mut source, shares)
+                .await
+                .map(|plan| plan.to_json())
+                .map_err(errors::kafka)
+        })
+    }
+
+    /// A source reading share `share` of the plan `plan_json`; `fields` (the fields of a
+    /// `KafkaDataSourceConfig`, or `None`) give the credentials and the timeout.
+    #[staticmethod]
+    #[pyo3(signature = (plan_json, share, fields = None))]
+    fn from_plan(
+        plan_json: &str,
+        share: usize,
+        fields: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
+        let plan = truthound_kafka::SnapshotPlan::from_json(plan_json).map_err(errors::kafka)?;
+        let mut config = plan.share_config(share).map_err(errors::kafka)?;
+        if let Some(fields) = fields {
+            let given = crate::config::build(fields)?;
+            config.streaming.consume_timeout = given.streaming.consume_timeout;
+            config.security_protocol = given.security_protocol;
+            config.sasl_mechanism = given.sasl_mechanism;
+            config.sasl_username = given.sasl_username;
+            config.sasl_password = given.sasl_password;
+            config.allow_plaintext_password = given.allow_plaintext_password;
+            config.ssl_cafile = given.ssl_cafile;
+            config.ssl_certfile = given.ssl_certfile;
+            config.ssl_keyfile = given.ssl_keyfile;
+            config.schema_registry_username = given.schema_registry_username;
+            config.schema_registry_password = given.schema_registry_password;
+            config.schema_registry_ssl_cafile = given.schema_registry_ssl_cafile;
+        }
+        KafkaDataSource::new(config)
+            .map(Self::wrap)
+            .map_err(errors::kafka)
+    }
+
     /// `(topic, partitions, partition_count)`.
     #[pyo3(signature = (cancel = None))]
     fn topic_info(
