@@ -2,7 +2,8 @@
 //! same target directory as the Rust tests), and pytest runs `python/tests` against the test
 //! broker three times:
 //!
-//! - in the test virtualenv, with the latest polars 1.x ([`peer::POLARS_VERSION`]);
+//! - in the test virtualenv, with the latest polars 1.x ([`peer::POLARS_VERSION`]), the
+//!   truthound library and Ray (the datasource's test);
 //! - in a cached virtualenv with the oldest polars the package supports ([`OLDEST_POLARS`]);
 //! - in a virtualenv made fresh for the run, where `pip install <wheel>` resolves polars itself
 //!   (the newest release, 2.x today): what a user's `pip install truthound-streaming` does.
@@ -24,8 +25,11 @@ const OLDEST_POLARS: &str = "1.10.0";
 /// The truthound library (PyPI) the frames are checked with, in the test virtualenv only (it
 /// requires polars < 2).
 const TRUTHOUND_LIBRARY: &str = "3.2.0";
-/// pytest's selection for the runs without the truthound library.
-const WITHOUT_TRUTHOUND_LIBRARY: [&str; 2] = ["-k", "not truthound_library"];
+/// Ray (with Ray Data) for the datasource's test, in the test virtualenv only (its download is
+/// large; the other runs check polars versions, not engines).
+const RAY: &str = "2.60.0";
+/// pytest's selection for the runs without the truthound library and Ray.
+const WITHOUT_TRUTHOUND_LIBRARY: [&str; 2] = ["-k", "not truthound_library and not test_ray"];
 
 fn pip_install(python: &Path, what: &[String]) -> anyhow::Result<()> {
     util::run(
@@ -185,10 +189,12 @@ pub(crate) fn run(
         if !has_version(python, "maturin", MATURIN_VERSION)
             || !has_version(python, "pytest", PYTEST_VERSION)
             || !has_version(python, "truthound", TRUTHOUND_LIBRARY)
+            || !has_version(python, "ray", RAY)
         {
             let mut what = test_tools();
             what.push(format!("maturin=={MATURIN_VERSION}"));
             what.push(format!("truthound=={TRUTHOUND_LIBRARY}"));
+            what.push(format!("ray[data]=={RAY}"));
             what.push(format!("polars=={}", peer::POLARS_VERSION));
             pip_install(python, &what)?;
         }
@@ -221,7 +227,7 @@ pub(crate) fn run(
     }
 
     let cache = util::cache_dir()?;
-    let oldest = format!("polars {OLDEST_POLARS}, without the truthound library");
+    let oldest = format!("polars {OLDEST_POLARS}, without the truthound library and Ray");
     {
         let step = util::Step::start(format!("virtualenv with {oldest}"));
         let old = venv(&cache.join(format!("venv-polars-{OLDEST_POLARS}")))?;
@@ -253,7 +259,8 @@ pub(crate) fn run(
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
             .unwrap_or_default();
         drop(step);
-        let label = format!("fresh install, polars {version}, without the truthound library");
+        let label =
+            format!("fresh install, polars {version}, without the truthound library and Ray");
         if !pytest(&fresh, broker, &cli, &label, &WITHOUT_TRUTHOUND_LIBRARY)? {
             failed.push(label);
         }
