@@ -309,7 +309,7 @@ async fn a_plan_share_reads_its_ranges_and_refuses_what_it_cannot_read_exactly()
     let topic = topic_with(&[50, 30, 0]).await;
     let mut source = KafkaDataSource::new(config(&topic).with_max_messages(60)).unwrap();
     let plan = SnapshotPlan::capture(&mut source, 4).await.unwrap();
-    // 60 messages shared fairly: 30 and 30, the empty partition left out.
+    // 60 messages shared fairly: 30 and 30; the empty partition has an empty range.
     assert_eq!(
         plan.partitions,
         [
@@ -322,6 +322,11 @@ async fn a_plan_share_reads_its_ranges_and_refuses_what_it_cannot_read_exactly()
                 partition: 1,
                 start: 0,
                 end: 30
+            },
+            OffsetRange {
+                partition: 2,
+                start: 0,
+                end: 0
             },
         ]
     );

@@ -26,6 +26,9 @@ use crate::source::{SourceArgs, write_snapshot};
 /// The manifest format's version, its `truthound_part` field.
 const MANIFEST_VERSION: u64 = 1;
 
+/// The most shares a plan has.
+const MAX_SHARES: usize = truthound_kafka::MAX_SHARES;
+
 /// Flags of `truthound plan`.
 #[derive(Debug, Args)]
 pub(crate) struct PlanArgs {
@@ -40,7 +43,7 @@ pub(crate) struct PlanArgs {
     #[arg(short, long, value_name = "FILE", default_value = "-")]
     pub(crate) output: PathBuf,
     /// Also write the plan's offsets as Spark's Kafka source options, to this file:
-    /// `{"startingOffsets": ..., "endingOffsets": ...}`.
+    /// `{"assign": ..., "startingOffsets": ..., "endingOffsets": ...}`.
     #[arg(long, value_name = "FILE")]
     pub(crate) spark_offsets: Option<PathBuf>,
 }
@@ -59,9 +62,11 @@ pub(crate) async fn plan(args: &PlanArgs, quiet: bool) -> anyhow::Result<ExitCod
     }
     if let Some(path) = &args.spark_offsets {
         let (starting, ending) = plan.spark_offsets();
-        let text = serde_json::to_string_pretty(
-            &json!({"startingOffsets": starting, "endingOffsets": ending}),
-        )? + "\n";
+        let text = serde_json::to_string_pretty(&json!({
+            "assign": plan.spark_assign(),
+            "startingOffsets": starting,
+            "endingOffsets": ending,
+        }))? + "\n";
         write_atomically(path, text.as_bytes())?;
     }
     if !quiet {
@@ -131,6 +136,7 @@ pub(crate) fn share_snapshot(
         config = config.with_columns(args.columns.clone());
     }
     let config = args.source.with_credentials(config)?;
+    let prefix = config.streaming.metadata_prefix.clone();
     let dir = &args.output;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the directory {}", dir.display()))?;
@@ -167,6 +173,7 @@ pub(crate) fn share_snapshot(
         "tombstones": report.tombstones,
         "skipped": skipped,
         "json_text_columns": json_text,
+        "metadata_prefix": prefix,
         "bytes": bytes,
         "fnv1a64": format!("{checksum:016x}"),
     });
@@ -249,6 +256,8 @@ pub struct Parts {
     pub tombstones: u64,
     /// Columns kept as JSON text in some part.
     pub json_text_columns: Vec<String>,
+    /// The prefix of the parts' metadata columns.
+    pub metadata_prefix: String,
 }
 
 /// Verifies the parts in `dir` (see [`verify_parts`]), reads them as one frame and checks it
@@ -261,24 +270,48 @@ pub fn check_parts(
     dir: &Path,
     options: truthound_checks::CheckOptions,
 ) -> anyhow::Result<(truthound_checks::Report, Parts)> {
+    use polars::prelude::SerReader as _;
     let parts = verify_parts(dir)?;
-    let paths: Vec<polars::prelude::PlRefPath> = parts
-        .files
-        .iter()
-        .map(|p| polars::prelude::PlRefPath::new(p.to_string_lossy().into_owned()))
-        .collect();
-    let frame = polars::prelude::LazyFrame::scan_parquet_files(
-        paths.into_iter().collect(),
-        polars::prelude::ScanArgsParquet::default(),
-    )?
-    .collect()?;
+    // Each share inferred its own types (an empty share has only the metadata columns, a
+    // field may be integers in one and floats in another): the parts are stacked as the
+    // engine stacks its segments.
+    let mut snapshots = Vec::with_capacity(parts.files.len());
+    let mut metadata: Vec<String> = Vec::new();
+    for file in &parts.files {
+        let frame = polars::prelude::ParquetReader::new(
+            std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?,
+        )
+        .finish()
+        .with_context(|| format!("cannot read {}", file.display()))?;
+        for name in frame.get_column_names() {
+            if name.starts_with(&parts.metadata_prefix)
+                && !metadata.iter().any(|m| m == name.as_str())
+            {
+                metadata.push(name.to_string());
+            }
+        }
+        snapshots.push(truthound_polars::Snapshot {
+            report: truthound_polars::DecodeReport {
+                rows: frame.height(),
+                ..Default::default()
+            },
+            frame,
+        });
+    }
+    let stacked = truthound_polars::stack_snapshots(snapshots, &metadata)?;
+    let frame = stacked.frame;
+    let mut json_text_columns = parts.json_text_columns.clone();
+    json_text_columns.extend(stacked.report.notes.iter().map(|n| n.path.join(".")));
+    json_text_columns.sort();
+    json_text_columns.dedup();
     let messages = parts.rows + parts.skipped.len() as u64 + parts.tombstones;
     let mut decoding = truthound_checks::Decoding::new(messages);
     for (partition, offset, reason) in &parts.skipped {
         decoding = decoding.with_undecodable(*partition, *offset, reason);
     }
     let options = options
-        .with_json_text_columns(parts.json_text_columns.clone())
+        .with_metadata_prefix(parts.metadata_prefix.clone())
+        .with_json_text_columns(json_text_columns)
         .with_decoding(decoding);
     let report = truthound_checks::check(&frame, &options)?;
     Ok((report, parts))
@@ -297,6 +330,7 @@ struct Manifest {
     tombstones: u64,
     skipped: Vec<(i32, i64, String)>,
     json_text_columns: Vec<String>,
+    metadata_prefix: String,
     bytes: u64,
     checksum: String,
 }
@@ -380,6 +414,11 @@ fn read_manifest(path: &Path) -> anyhow::Result<Manifest> {
         tombstones: v.get("tombstones").and_then(Value::as_u64).unwrap_or(0),
         skipped,
         json_text_columns,
+        metadata_prefix: v
+            .get("metadata_prefix")
+            .and_then(Value::as_str)
+            .unwrap_or("_kafka_")
+            .to_owned(),
         bytes: u64_of("bytes")?,
         checksum: str_of("fnv1a64")?,
         name,
@@ -432,12 +471,39 @@ pub fn verify_parts(dir: &Path) -> anyhow::Result<Parts> {
         );
     }
     let n = manifests[0].shares;
+    if n == 0 || n > MAX_SHARES {
+        bail!(
+            "manifest {} says the plan has {n} shares: plans have 1 to {MAX_SHARES}",
+            manifests[0].name
+        );
+    }
     if let Some(m) = manifests.iter().find(|m| m.shares != n || m.share >= n) {
         bail!(
             "manifest {} says share {} of {}, the others of {n}: it is not of this plan",
             m.name,
             m.share,
             m.shares
+        );
+    }
+    if let Some(pair) = manifests.windows(2).find(|p| p[0].share == p[1].share) {
+        bail!(
+            "{} and {} are both manifests of share {}: keep the one named after it",
+            pair[0].name,
+            pair[1].name,
+            pair[0].share
+        );
+    }
+    if let Some(m) = manifests.iter().find(|m| {
+        let (part, manifest) = part_names(m.share, n);
+        m.file != part || m.name != manifest
+    }) {
+        bail!(
+            "manifest {} of share {} names the file {:?}: a share's files are {} and {}",
+            m.name,
+            m.share,
+            m.file,
+            part_names(m.share, n).0,
+            part_names(m.share, n).1
         );
     }
     let present: Vec<usize> = manifests.iter().map(|m| m.share).collect();
@@ -502,7 +568,9 @@ pub fn verify_parts(dir: &Path) -> anyhow::Result<Parts> {
         .collect();
     json_text_columns.sort();
     json_text_columns.dedup();
+    let metadata_prefix = manifests[0].metadata_prefix.clone();
     Ok(Parts {
+        metadata_prefix,
         topic: manifests[0].topic.clone(),
         files,
         rows: manifests.iter().map(|m| m.rows).sum(),

@@ -131,6 +131,9 @@ fn parse_timeout(s: &str) -> Result<Duration, String> {
     Ok(timeout)
 }
 
+/// The snapshot size without --max-messages.
+const DEFAULT_MAX_MESSAGES: usize = 100_000;
+
 /// The topic to read and how (shared by every command).
 #[derive(Debug, Args)]
 pub(crate) struct SourceArgs {
@@ -139,9 +142,10 @@ pub(crate) struct SourceArgs {
     /// it from the plan; `check` also takes a directory of a plan's parts.
     #[arg(value_name = "URL")]
     pub(crate) url: Option<String>,
-    /// The most messages the snapshot holds, shared fairly between partitions.
-    #[arg(long, value_name = "N", default_value_t = 100_000)]
-    pub(crate) max_messages: usize,
+    /// The most messages the snapshot holds, shared fairly between partitions (default
+    /// 100000).
+    #[arg(long, value_name = "N")]
+    pub(crate) max_messages: Option<usize>,
     /// Where to start: earliest, latest (the last --max-messages messages), offset:N (in every
     /// partition read) or timestamp:RFC3339.
     #[arg(long, value_name = "POSITION", value_parser = parse_start)]
@@ -277,7 +281,7 @@ impl SourceArgs {
             anyhow::anyhow!("the topic is missing: give its URL, kafka://host:port/topic")
         })?;
         let mut config = KafkaDataSourceConfig::parse_connection_string(url)?
-            .with_max_messages(self.max_messages)
+            .with_max_messages(self.max_messages.unwrap_or(DEFAULT_MAX_MESSAGES))
             .with_consume_timeout(self.timeout)
             .with_include_metadata(self.include_metadata || metadata)
             .with_deserializer_type(match self.format {
@@ -361,6 +365,7 @@ impl SourceArgs {
     /// share takes these from the plan.
     pub(crate) fn reading_flags(&self) -> Vec<&'static str> {
         [
+            ("--max-messages", self.max_messages.is_some()),
             ("--from", self.from.is_some()),
             ("--partition", self.partition.is_some()),
             ("--group", self.group.is_some()),

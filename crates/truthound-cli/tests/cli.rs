@@ -1269,4 +1269,57 @@ fn a_plan_read_by_three_workers_is_the_snapshot_and_check_verifies_the_parts() {
         .unwrap();
     let err = stderr(out);
     assert!(err.contains("--format with --plan"), "{err}");
+    let out = truthound()
+        .args(["snapshot", "--share", "0", "--max-messages", "5", "--plan"])
+        .arg(&plan)
+        .arg("-o")
+        .arg(&parts)
+        .output()
+        .unwrap();
+    let err = stderr(out);
+    assert!(err.contains("--max-messages with --plan"), "{err}");
+    assert_eq!(spark["assign"], json!({&topic: [0, 1, 2]}).to_string());
+}
+
+#[test]
+fn parts_that_disagree_on_types_and_an_empty_share_are_checked_as_one_snapshot() {
+    // Three shares of two messages: one share is empty, the others see different fields and
+    // types (an integer, then a float and a new field).
+    let topic = topic_with(
+        "sparse",
+        1,
+        &[json!({"n": 1}), json!({"n": 2.5, "tag": "x"})],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let parts = dir.path().join("parts");
+    truthound()
+        .args(["plan", &url(&topic), "--shares", "3", "-o"])
+        .arg(&plan)
+        .assert()
+        .success();
+    for k in ["0", "1", "2"] {
+        truthound()
+            .args(["snapshot", "--share", k, "--plan"])
+            .arg(&plan)
+            .arg("-o")
+            .arg(&parts)
+            .assert()
+            .success();
+    }
+    let out = truthound()
+        .arg("check")
+        .arg(&parts)
+        .args(["--not-null", "n", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["rows"], 2);
+    assert_eq!(report["parts"], 3);
+    assert_eq!(report["issues"], json!([]));
 }

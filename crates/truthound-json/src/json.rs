@@ -133,6 +133,9 @@ pub(crate) struct Open {
     start: usize,
     /// How many of an object's keys are properties its shape declares.
     matched: usize,
+    /// Which of the first 64 declared properties the object has (so that a key given twice
+    /// counts once).
+    seen: u64,
 }
 
 /// What a walk knows of the value's types: for a JSON Schema, the shape of each value by its
@@ -141,9 +144,9 @@ pub(crate) struct Open {
 pub(crate) trait Types {
     /// The shape of the whole document.
     fn root(&self) -> u32;
-    /// The shape of the value of `key` in an object of shape `object`: `None` when the shape
-    /// does not declare it.
-    fn field(&self, object: u32, key: &str) -> Option<u32>;
+    /// The shape of the value of `key` in an object of shape `object`, and the property's
+    /// place in [`declared`](Self::declared): `None` when the shape does not declare it.
+    fn field(&self, object: u32, key: &str) -> Option<(u32, usize)>;
     /// The properties an object of shape `object` declares, sorted by name, with their shapes.
     /// Those a document leaves out are reported as (typed) nulls.
     fn declared(&self, object: u32) -> &[(Box<str>, u32)];
@@ -203,7 +206,7 @@ impl Types for Untyped {
         0
     }
     #[inline(always)]
-    fn field(&self, _: u32, _: &str) -> Option<u32> {
+    fn field(&self, _: u32, _: &str) -> Option<(u32, usize)> {
         None
     }
     #[inline(always)]
@@ -268,6 +271,7 @@ fn walk<T: Types>(
                     shape,
                     start: idx,
                     matched: 0,
+                    seen: 0,
                 });
             }
             Node::Array { len, .. } => {
@@ -278,6 +282,7 @@ fn walk<T: Types>(
                     shape,
                     start: idx,
                     matched: 0,
+                    seen: 0,
                 });
             }
         }
@@ -290,7 +295,14 @@ fn walk<T: Types>(
             if open.left == 0 {
                 if open.is_object {
                     let declared = types.declared(open.shape);
-                    if declared.len() > open.matched {
+                    // Up to 64 properties, the bit set says exactly; beyond, a key given twice
+                    // may hide a property left out.
+                    let present = if declared.len() <= 64 {
+                        open.seen.count_ones() as usize
+                    } else {
+                        open.matched
+                    };
+                    if declared.len() > present {
                         report_missing(nodes, open.start, declared, types, visitor);
                     }
                     visitor.end_object();
@@ -307,8 +319,11 @@ fn walk<T: Types>(
                         visitor.key(k);
                         key = k;
                         shape = match types.field(open.shape, k) {
-                            Some(s) => {
+                            Some((s, i)) => {
                                 open.matched += 1;
+                                if i < 64 {
+                                    open.seen |= 1 << i;
+                                }
                                 s
                             }
                             None => 0,

@@ -197,12 +197,12 @@ impl Types for Shapes {
     }
 
     #[inline]
-    fn field(&self, object: u32, key: &str) -> Option<u32> {
+    fn field(&self, object: u32, key: &str) -> Option<(u32, usize)> {
         match &self.shapes[object as usize] {
             Shape::Object(properties) => properties
                 .binary_search_by(|(name, _)| (**name).cmp(key))
                 .ok()
-                .map(|i| properties[i].1),
+                .map(|i| (properties[i].1, i)),
             _ => None,
         }
     }
@@ -557,6 +557,21 @@ mod tests {
                 ("n".to_owned(), Some(ScalarType::Int64)),
                 ("ok".to_owned(), Some(ScalarType::Boolean)),
                 ("x".to_owned(), Some(ScalarType::Float64)),
+            ]
+        );
+        // A key given twice counts once: the properties left out are still reported.
+        let mut nulls = Nulls::default();
+        d.deserialize_into(
+            br#"{"at": "1970-01-01T00:00:00Z", "at": "1970-01-01T00:00:00Z", "n": 1, "x": 1,
+                 "ok": true, "name": "a", "nested": {"day": null}}"#,
+            &mut nulls,
+        )
+        .unwrap();
+        assert_eq!(
+            nulls.seen,
+            [
+                ("day".to_owned(), Some(ScalarType::Date)),
+                ("any".to_owned(), None)
             ]
         );
         // An undeclared object inside ("big") is walked as it is, its keys skipped correctly.

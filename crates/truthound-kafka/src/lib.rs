@@ -36,6 +36,6 @@ pub mod source;
 pub use config::{KafkaDataSourceConfig, SaslMechanism, ShareRanges};
 pub use error::{KafkaConnectionError, KafkaDataSourceError, PartitionProgress, Result};
 pub use plan::{PartitionBounds, PartitionPlan};
-pub use shares::{OffsetRange, PLAN_VERSION, SnapshotPlan, split_shares};
+pub use shares::{MAX_SHARES, OffsetRange, PLAN_VERSION, SnapshotPlan, split_shares};
 pub use source::{GoneOffsets, KafkaDataSource, ReadProgress, TopicInfo};
 pub use truthound_kafka_client::{IsolationLevel, SecurityProtocol};

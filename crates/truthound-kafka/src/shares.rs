@@ -23,6 +23,9 @@ use crate::source::KafkaDataSource;
 /// The plan format's version, the `truthound_plan` field.
 pub const PLAN_VERSION: u64 = 1;
 
+/// The most shares a plan has.
+pub const MAX_SHARES: usize = 100_000;
+
 /// The offsets `start..end` of one partition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct OffsetRange {
@@ -83,8 +86,8 @@ pub struct SnapshotPlan {
     /// Schema texts by configuration field: `avro_schema`, `avro_reader_schema`,
     /// `protobuf_schema`, `json_schema`.
     pub schemas: BTreeMap<String, String>,
-    /// The offsets the snapshot covers, by partition (partitions with nothing to read left
-    /// out).
+    /// The offsets the snapshot covers, by partition (an empty range where a partition has
+    /// nothing to read).
     pub partitions: Vec<OffsetRange>,
     /// The shares: share `k` reads `shares[k]` (at most one range per partition).
     pub shares: Vec<Vec<OffsetRange>>,
@@ -97,6 +100,11 @@ impl SnapshotPlan {
     /// # Errors
     /// Connection and configuration errors, as for a read.
     pub async fn capture(source: &mut KafkaDataSource, shares: usize) -> Result<Self> {
+        if shares > MAX_SHARES {
+            return Err(KafkaDataSourceError::InvalidConfig(format!(
+                "{shares} shares: a plan has at most {MAX_SHARES}"
+            )));
+        }
         let config = source.kafka_config().clone();
         let limit = config.streaming.max_messages;
         let planned = source.plan(limit).await?;
@@ -121,7 +129,6 @@ impl SnapshotPlan {
                     }
                 }
             })
-            .filter(|r| r.end > r.start)
             .collect();
         Ok(Self {
             bootstrap_servers: config.bootstrap_servers.clone(),
@@ -251,14 +258,16 @@ impl SnapshotPlan {
                 .map(|r| {
                     let field = |k: &str| r.get(k).and_then(Value::as_i64);
                     match (field("partition"), field("start"), field("end")) {
-                        (Some(p), Some(start), Some(end)) if start <= end => Ok(OffsetRange {
-                            partition: i32::try_from(p)
-                                .map_err(|_| bad(format!("partition {p} in {place}")))?,
-                            start,
-                            end,
-                        }),
+                        (Some(p), Some(start), Some(end)) if 0 <= start && start <= end => {
+                            Ok(OffsetRange {
+                                partition: i32::try_from(p)
+                                    .map_err(|_| bad(format!("partition {p} in {place}")))?,
+                                start,
+                                end,
+                            })
+                        }
                         _ => Err(bad(format!(
-                            "a range in {place} needs partition, start and end (start <= end)"
+                            "a range in {place} needs partition, start and end (0 <= start <= end)"
                         ))),
                     }
                 })
@@ -276,8 +285,18 @@ impl SnapshotPlan {
             .enumerate()
             .map(|(k, s)| ranges(s, &format!("share {k}")))
             .collect::<Result<Vec<_>>>()?;
-        if shares.is_empty() {
-            return Err(bad("no shares".into()));
+        if shares.is_empty() || shares.len() > MAX_SHARES {
+            return Err(bad(format!(
+                "{} shares: a plan has 1 to {MAX_SHARES}",
+                shares.len()
+            )));
+        }
+        for (k, share) in shares.iter().enumerate() {
+            let mut seen: Vec<i32> = share.iter().map(|r| r.partition).collect();
+            seen.sort_unstable();
+            if seen.windows(2).any(|w| w[0] == w[1]) {
+                return Err(bad(format!("share {k} has two ranges of one partition")));
+            }
         }
         let topic_id = match value.get("topic_id") {
             None | Some(Value::Null) => None,
@@ -288,12 +307,26 @@ impl SnapshotPlan {
                     .to_owned(),
             ),
         };
+        let options = map("options")?;
+        if let Some(k) = options.keys().find(|k| !OPTIONS.contains(&k.as_str())) {
+            return Err(bad(format!(
+                "option {k:?} is not one a plan carries ({})",
+                OPTIONS.join(", ")
+            )));
+        }
+        let schemas = map("schemas")?;
+        if let Some(k) = schemas.keys().find(|k| !SCHEMAS.contains(&k.as_str())) {
+            return Err(bad(format!(
+                "schema {k:?} is not one a plan carries ({})",
+                SCHEMAS.join(", ")
+            )));
+        }
         let plan = Self {
             bootstrap_servers: string("bootstrap_servers")?,
             topic: string("topic")?,
             topic_id,
-            options: map("options")?,
-            schemas: map("schemas")?,
+            options,
+            schemas,
             partitions,
             shares,
         };
@@ -313,6 +346,14 @@ impl SnapshotPlan {
             hash = hash.wrapping_mul(0x0100_0000_01b3);
         }
         format!("{hash:016x}")
+    }
+
+    /// The partitions as Spark's Kafka source option `assign` (JSON: `{"topic": [0, 1]}`), to
+    /// go with [`spark_offsets`](Self::spark_offsets): Spark wants offsets for every partition
+    /// it is assigned.
+    pub fn spark_assign(&self) -> String {
+        let partitions: Vec<i32> = self.partitions.iter().map(|r| r.partition).collect();
+        json!({ &self.topic: partitions }).to_string()
     }
 
     /// The plan as Spark's Kafka source options `startingOffsets` and `endingOffsets` (JSON:
@@ -607,5 +648,26 @@ mod tests {
         let (start, end) = plan().spark_offsets();
         assert_eq!(start, r#"{"events":{"0":0,"2":4}}"#);
         assert_eq!(end, r#"{"events":{"0":10,"2":9}}"#);
+        assert_eq!(plan().spark_assign(), r#"{"events":[0,2]}"#);
+    }
+
+    #[test]
+    fn plans_that_could_read_something_else_are_refused() {
+        let text = plan().to_json();
+        let edit = |from: &str, to: &str| {
+            assert!(text.contains(from), "{from}");
+            SnapshotPlan::from_json(&text.replacen(from, to, 1))
+                .unwrap_err()
+                .to_string()
+        };
+        let err = edit(r#""deserializer_type": "json""#, r#""ssl_cafile": "/x""#);
+        assert!(
+            err.contains(r#"option "ssl_cafile" is not one a plan carries"#),
+            "{err}"
+        );
+        let err = edit(r#""json_schema":"#, r#""avro_schemaa":"#);
+        assert!(err.contains("is not one a plan carries"), "{err}");
+        let err = edit(r#""start": 0"#, r#""start": -1"#);
+        assert!(err.contains("0 <= start <= end"), "{err}");
     }
 }

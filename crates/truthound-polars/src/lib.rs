@@ -64,6 +64,7 @@ pub mod schema;
 pub use error::{Error, Result};
 pub use ext::PolarsSourceExt;
 pub use frame::{DecodeReport, MessageFrameBuilder, NotedField, SkippedMessage, Snapshot};
+pub use merge::stack_snapshots;
 pub use parallel::{FrameSink, ParallelFrameBuilder, SegmentSpill, build_parallel};
 pub use schema::{frame_schema, infer_schema};
 

@@ -255,6 +255,18 @@ impl Plan {
 /// report's rows, tombstones, skipped records and notes are those of the parts together, plus
 /// a note for each field whose chunks' types were reconciled as JSON text.
 pub(crate) fn stack(parts: Vec<Snapshot>, metadata: &[String]) -> Result<Snapshot> {
+    stack_snapshots(parts, metadata)
+}
+
+/// Stacks snapshots built separately (by different processes, say: the parts of a plan) into
+/// one, as the parallel builder stacks its segments: data columns in first-seen order, then
+/// the `metadata` columns; a column missing or only null in a part takes the others' type,
+/// integers and floats give `Float64`, structs take the union of their fields, and other mixed
+/// types become JSON text with a note in the report. The reports are added up.
+///
+/// # Errors
+/// When Polars rejects a conversion.
+pub fn stack_snapshots(parts: Vec<Snapshot>, metadata: &[String]) -> Result<Snapshot> {
     let summaries: Vec<Summary> = parts.iter().map(Summary::of).collect();
     let plan = Plan::new(&summaries, metadata);
     let mut frame: Option<DataFrame> = None;

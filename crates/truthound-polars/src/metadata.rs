@@ -54,6 +54,8 @@ struct KeyText {
     /// The key, when it is a string.
     bare: String,
     is_bare: bool,
+    /// The key is a null.
+    is_null: bool,
 }
 
 impl KeyText {
@@ -61,6 +63,11 @@ impl KeyText {
         self.json.clear();
         self.bare.clear();
         self.is_bare = false;
+        self.is_null = false;
+    }
+
+    fn whole(&self) -> bool {
+        self.json.depth() == 0 && !self.json.is_complete() && !self.is_bare
     }
 
     /// The key's text, or `None` when the deserializer produced no complete value.
@@ -84,7 +91,13 @@ impl KeyText {
 
 impl ValueVisitor for KeyText {
     fn null(&mut self) {
+        if self.whole() {
+            self.is_null = true;
+        }
         self.json.null();
+    }
+    fn typed_null(&mut self, _: truthound_streaming_core::ScalarType) {
+        self.null();
     }
     fn bool(&mut self, v: bool) {
         self.json.bool(v);
@@ -99,7 +112,7 @@ impl ValueVisitor for KeyText {
         self.json.f64(v);
     }
     fn str(&mut self, v: &str) {
-        if self.json.depth() == 0 && !self.json.is_complete() && !self.is_bare {
+        if self.whole() {
             self.bare.push_str(v);
             self.is_bare = true;
         } else {
@@ -268,6 +281,10 @@ impl MetadataColumns {
         let row = self.rows;
         if let Some(k) = &mut self.key {
             match &msg.key {
+                Some(_) if matches!(&k.decoder, KeyDecoder::Decoded(_, t) if t.is_null) => {
+                    k.values.push_empty();
+                    k.validity.push_null(row);
+                }
                 Some(bytes) => {
                     match &k.decoder {
                         KeyDecoder::Text { unframe: true } => k.values.push(unframed(bytes)),

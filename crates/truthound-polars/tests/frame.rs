@@ -657,7 +657,7 @@ impl MessageDeserializer for TestKeys {
 #[test]
 fn decoded_keys_are_text_strings_bare_and_the_rest_as_compact_json() {
     let config = StreamingDataSourceConfig::default().with_key_deserializer(KeyDeserializer::Avro);
-    let keys: [Option<&[u8]>; 7] = [
+    let keys: [Option<&[u8]>; 8] = [
         Some(br#""k1""#),
         Some(br#"{"site": "s\"1", "n": 3}"#),
         Some(b"42"),
@@ -665,6 +665,8 @@ fn decoded_keys_are_text_strings_bare_and_the_rest_as_compact_json() {
         None,
         Some(b"!"),
         Some(br#"[1, {"a": null}]"#),
+        // A key that decodes to a null (Avro's null branch): a null, not the text "null".
+        Some(b"null"),
     ];
     let msgs: Vec<RawMessage> = keys
         .iter()
@@ -690,11 +692,20 @@ fn decoded_keys_are_text_strings_bare_and_the_rest_as_compact_json() {
             Some("1970-01-01T00:00:00.000Z".into()),
             None,
             Some(r#"[1,{"a":null}]"#.into()),
+            None,
         ]
     );
     assert_eq!(
         ints(column(&df, "o")),
-        [Some(0), Some(1), Some(2), Some(3), Some(4), Some(6)]
+        [
+            Some(0),
+            Some(1),
+            Some(2),
+            Some(3),
+            Some(4),
+            Some(6),
+            Some(7)
+        ]
     );
     assert_eq!(
         report.skipped,

@@ -276,15 +276,19 @@ impl NativeSource {
         let mut config = plan.share_config(share).map_err(errors::kafka)?;
         if let Some(fields) = fields {
             let given = crate::config::build(fields)?;
+            let default = truthound_kafka::KafkaDataSourceConfig::new("", "");
+            // The plan's settings hold unless the configuration sets them.
             config.streaming.consume_timeout = given.streaming.consume_timeout;
-            config.security_protocol = given.security_protocol;
-            config.sasl_mechanism = given.sasl_mechanism;
-            config.sasl_username = given.sasl_username;
+            if given.security_protocol != default.security_protocol {
+                config.security_protocol = given.security_protocol;
+            }
+            config.sasl_mechanism = given.sasl_mechanism.or(config.sasl_mechanism);
+            config.sasl_username = given.sasl_username.or(config.sasl_username);
             config.sasl_password = given.sasl_password;
-            config.allow_plaintext_password = given.allow_plaintext_password;
-            config.ssl_cafile = given.ssl_cafile;
-            config.ssl_certfile = given.ssl_certfile;
-            config.ssl_keyfile = given.ssl_keyfile;
+            config.allow_plaintext_password |= given.allow_plaintext_password;
+            config.ssl_cafile = given.ssl_cafile.or(config.ssl_cafile);
+            config.ssl_certfile = given.ssl_certfile.or(config.ssl_certfile);
+            config.ssl_keyfile = given.ssl_keyfile.or(config.ssl_keyfile);
             config.schema_registry_username = given.schema_registry_username;
             config.schema_registry_password = given.schema_registry_password;
             config.schema_registry_ssl_cafile = given.schema_registry_ssl_cafile;
