@@ -1071,6 +1071,17 @@ fn append(topic: &str, events: &[Value]) {
     });
 }
 
+/// `truthound snapshot --plan PLAN -o PARTS` with `extra` flags (the share, say).
+fn share_run(plan: &Path, parts: &Path, extra: &[&str]) -> Command {
+    let mut c = truthound();
+    c.args(["snapshot", "--plan"])
+        .arg(plan)
+        .arg("-o")
+        .arg(parts)
+        .args(extra);
+    c
+}
+
 fn read_parquet(path: &Path) -> DataFrame {
     ParquetReader::new(std::fs::File::open(path).unwrap())
         .finish()
@@ -1116,11 +1127,7 @@ fn a_plan_read_by_three_workers_is_the_snapshot_and_check_verifies_the_parts() {
     // Three workers at once, as an engine runs them; one finds its share in the environment.
     let workers: Vec<_> = (0..3)
         .map(|k| {
-            let mut c = truthound();
-            c.args(["snapshot", "--plan"])
-                .arg(&plan)
-                .arg("-o")
-                .arg(&parts);
+            let mut c = share_run(&plan, &parts, &[]);
             if k == 2 {
                 c.env("JOB_COMPLETION_INDEX", "2");
             } else {
@@ -1154,22 +1161,12 @@ fn a_plan_read_by_three_workers_is_the_snapshot_and_check_verifies_the_parts() {
 
     // A share run again gives the same part; one killed on its way leaves the old part.
     let before = std::fs::read(part(1)).unwrap();
-    let mut killed = truthound()
-        .args(["snapshot", "--share", "1", "--plan"])
-        .arg(&plan)
-        .arg("-o")
-        .arg(&parts)
-        .spawn()
-        .unwrap();
+    let mut killed = share_run(&plan, &parts, &["--share", "1"]).spawn().unwrap();
     std::thread::sleep(std::time::Duration::from_millis(30));
     let _ = killed.kill();
     let _ = killed.wait();
     assert_eq!(std::fs::read(part(1)).unwrap(), before);
-    truthound()
-        .args(["snapshot", "--share", "1", "--plan"])
-        .arg(&plan)
-        .arg("-o")
-        .arg(&parts)
+    share_run(&plan, &parts, &["--share", "1"])
         .assert()
         .success();
     assert_eq!(std::fs::read(part(1)).unwrap(), before);
@@ -1237,22 +1234,14 @@ fn a_plan_read_by_three_workers_is_the_snapshot_and_check_verifies_the_parts() {
         .arg(&other)
         .assert()
         .success();
-    truthound()
-        .args(["snapshot", "--share", "0", "--plan"])
-        .arg(&other)
-        .arg("-o")
-        .arg(&copy)
+    share_run(&other, &copy, &["--share", "0"])
         .assert()
         .success();
     let err = stderr(check(&copy));
     assert!(err.contains("holds parts of 2 plans"), "{err}");
 
     // Shares need the plan's own settings, and a share the plan has.
-    let out = truthound()
-        .args(["snapshot", "--share", "3", "--plan"])
-        .arg(&plan)
-        .arg("-o")
-        .arg(&parts)
+    let out = share_run(&plan, &parts, &["--share", "3"])
         .output()
         .unwrap();
     let err = stderr(out);
@@ -1260,20 +1249,12 @@ fn a_plan_read_by_three_workers_is_the_snapshot_and_check_verifies_the_parts() {
         err.contains("share 3 is not in the plan, which has shares 0 to 2"),
         "{err}"
     );
-    let out = truthound()
-        .args(["snapshot", "--share", "0", "--format", "avro", "--plan"])
-        .arg(&plan)
-        .arg("-o")
-        .arg(&parts)
+    let out = share_run(&plan, &parts, &["--share", "0", "--format", "avro"])
         .output()
         .unwrap();
     let err = stderr(out);
     assert!(err.contains("--format with --plan"), "{err}");
-    let out = truthound()
-        .args(["snapshot", "--share", "0", "--max-messages", "5", "--plan"])
-        .arg(&plan)
-        .arg("-o")
-        .arg(&parts)
+    let out = share_run(&plan, &parts, &["--share", "0", "--max-messages", "5"])
         .output()
         .unwrap();
     let err = stderr(out);
@@ -1299,13 +1280,7 @@ fn parts_that_disagree_on_types_and_an_empty_share_are_checked_as_one_snapshot()
         .assert()
         .success();
     for k in ["0", "1", "2"] {
-        truthound()
-            .args(["snapshot", "--share", k, "--plan"])
-            .arg(&plan)
-            .arg("-o")
-            .arg(&parts)
-            .assert()
-            .success();
+        share_run(&plan, &parts, &["--share", k]).assert().success();
     }
     let out = truthound()
         .arg("check")
