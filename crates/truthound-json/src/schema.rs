@@ -53,7 +53,7 @@ pub enum JsonSchemaError {
 /// Decodes JSON payloads (the `"json"` deserializer type) with the types of a JSON Schema.
 ///
 /// [`from_schema_json`](Self::from_schema_json) takes one schema for every message; with the
-/// `registry` feature, [`with_registry`](Self::with_registry) reads payloads in the Confluent
+/// `registry` feature, `with_registry` reads payloads in the Confluent
 /// wire format (as `JSONSerializer` writes them) with the schema their id names, fetched once
 /// per id. See the [module documentation](self) for what the schema changes. Documents are
 /// parsed as [`JSONDeserializer`](crate::JSONDeserializer) parses them, on reused per-thread
