@@ -17,6 +17,10 @@ pub(crate) const CONFLUENT_KAFKA_VERSION: &str = "2.16.1";
 /// (jsonschema) and Protobuf (protobuf) serializers.
 const CONFLUENT_KAFKA_EXTRAS: &str = "avro,json,protobuf,schemaregistry";
 
+/// The pinned moto release: its standalone server (`moto[server]`) is the S3 the object-store
+/// tests write parts to, and boto3 comes with it.
+pub(crate) const MOTO_VERSION: &str = "5.2.5";
+
 /// The Python Polars that `cargo xtask bench peers` installs for its Python peer.
 pub(crate) const POLARS_VERSION: &str = "1.44.2";
 
@@ -75,9 +79,10 @@ pub(crate) fn ensure_installed() -> anyhow::Result<PathBuf> {
             .args(["--only-binary", "confluent-kafka"])
             .arg(format!(
                 "confluent-kafka[{CONFLUENT_KAFKA_EXTRAS}]=={CONFLUENT_KAFKA_VERSION}"
-            )),
+            ))
+            .arg(format!("moto[server]=={MOTO_VERSION}")),
     )
-    .context("installing confluent-kafka into the virtualenv failed")?;
+    .context("installing confluent-kafka and moto into the virtualenv failed")?;
 
     match installed_versions(&python) {
         Some(versions) => {
@@ -94,16 +99,17 @@ pub(crate) fn ensure_installed() -> anyhow::Result<PathBuf> {
     }
 }
 
-/// `confluent-kafka X, librdkafka Y` when the package and its serializers import and its
-/// librdkafka is recent enough.
+/// `confluent-kafka X, librdkafka Y` when the package and its serializers import, its
+/// librdkafka is recent enough, and moto's server is the pinned release.
 fn installed_versions(python: &std::path::Path) -> Option<String> {
     let output = Command::new(python)
         .args([
             "-c",
             // The serializers import their extras (fastavro, jsonschema, protobuf, httpx).
-            "import confluent_kafka as c; import confluent_kafka.schema_registry.avro, \
+            &format!("import confluent_kafka as c; import confluent_kafka.schema_registry.avro, \
              confluent_kafka.schema_registry.json_schema, confluent_kafka.schema_registry.protobuf; \
-             print(c.__version__, c.libversion()[0])",
+             import moto, moto.server, boto3; assert moto.__version__ == '{MOTO_VERSION}'; \
+             print(c.__version__, c.libversion()[0])"),
         ])
         .output()
         .ok()?;

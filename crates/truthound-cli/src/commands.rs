@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::Args;
 use serde_json::json;
 use tokio::runtime::Runtime;
@@ -105,12 +106,40 @@ pub(crate) fn snapshot(
     if let Some(plan) = &args.plan {
         return crate::parts::share_snapshot(runtime, args, plan, quiet);
     }
-    let format = output::choose(&args.output, args.output_format)?;
+    // To an object store: the file is written locally and uploaded when complete.
+    let output_text = args.output.to_string_lossy().into_owned();
+    let remote = if crate::store::is_remote(&output_text) {
+        let Some((parent, name)) = output_text
+            .rsplit_once('/')
+            .filter(|(p, n)| !n.is_empty() && crate::store::is_remote(p))
+        else {
+            anyhow::bail!(
+                "-o {output_text} names no object: give its name, as in \
+                 {}/snapshot.parquet (a directory of parts is for --plan)",
+                output_text.trim_end_matches('/')
+            );
+        };
+        let staging = tempfile::Builder::new()
+            .prefix("truthound-snapshot-")
+            .tempdir()
+            .context("cannot make a temporary directory for the snapshot")?;
+        let local = staging.path().join(name);
+        Some((
+            crate::store::Remote::open(parent)?,
+            name.to_owned(),
+            staging,
+            local,
+        ))
+    } else {
+        None
+    };
+    let output_path = remote.as_ref().map_or(&args.output, |(.., local)| local);
+    let format = output::choose(output_path, args.output_format)?;
     let mut config = args.source.config(false)?;
     if !args.columns.is_empty() {
         config = config.with_columns(args.columns.clone());
     }
-    let destination = Destination::open(&args.output)?;
+    let destination = Destination::open(output_path)?;
     let spill = destination.spill()?;
     let mut sink = destination.sink(format)?;
     let written = runtime
@@ -121,6 +150,9 @@ pub(crate) fn snapshot(
         // The reader of stdout has gone.
         return Ok(ExitCode::SUCCESS);
     };
+    if let Some((remote, name, _staging, local)) = &remote {
+        runtime.block_on(remote.upload(local, name))?;
+    }
     if args.output.as_os_str() != "-" && !quiet {
         eprintln!(
             "wrote {rows} rows, {columns} columns to {} ({format:?}){}",
@@ -211,14 +243,13 @@ pub(crate) fn check(runtime: &Runtime, args: &CheckArgs, quiet: bool) -> anyhow:
         options.with_validators(validators)
     };
     options = options.with_columns(args.columns.clone());
-    if let Some(dir) = args
+    if let Some(location) = args
         .source
         .url
         .as_deref()
-        .map(std::path::Path::new)
-        .filter(|p| p.is_dir())
+        .filter(|u| crate::store::is_remote(u) || std::path::Path::new(u).is_dir())
     {
-        return check_parts(args, options, dir);
+        return check_parts(args, options, location);
     }
 
     // The metadata columns locate the samples; fields no check reads are not decoded.
@@ -304,7 +335,7 @@ pub(crate) fn check(runtime: &Runtime, args: &CheckArgs, quiet: bool) -> anyhow:
 fn check_parts(
     args: &CheckArgs,
     options: CheckOptions,
-    dir: &std::path::Path,
+    location: &str,
 ) -> anyhow::Result<ExitCode> {
     let given = args.source.reading_flags();
     if !given.is_empty() {
@@ -313,7 +344,7 @@ fn check_parts(
             given.join(", ")
         );
     }
-    let (report, parts) = crate::parts::check_parts(dir, options)?;
+    let (report, parts) = crate::parts::check_parts_at(location, options)?;
     let skipped = match parts.skipped.first() {
         None => String::new(),
         Some((p, o, reason)) => format!(

@@ -16,6 +16,7 @@
 //! - `commands`: `info`, `schema`, `snapshot` and `check`.
 //! - `parts`: `plan`, a plan's share to a part and its manifest, and the verification of a
 //!   directory of parts.
+//! - `store`: parts and snapshots on object stores (`s3://`, `gs://`, `az://`).
 //! - `output`: writing a snapshot as Parquet, CSV, NDJSON or Arrow IPC, to stdout or to a file
 //!   replaced only when complete.
 //! - `interrupt`: Ctrl-C and SIGTERM remove an unfinished output file and exit 130 (143).
@@ -27,8 +28,9 @@ mod interrupt;
 mod output;
 mod parts;
 mod source;
+mod store;
 
-pub use parts::{Parts, check_parts, verify_parts};
+pub use parts::{Parts, check_parts, check_parts_at, verify_parts};
 
 use std::process::ExitCode;
 

@@ -137,7 +137,21 @@ pub(crate) fn share_snapshot(
     }
     let config = args.source.with_credentials(config)?;
     let prefix = config.streaming.metadata_prefix.clone();
-    let dir = &args.output;
+    // On an object store, the part is written to a local directory first and uploaded whole.
+    let output = args.output.to_string_lossy().into_owned();
+    let remote = crate::store::is_remote(&output)
+        .then(|| crate::store::Remote::open(&output))
+        .transpose()?;
+    let staging = match remote {
+        Some(_) => Some(
+            tempfile::Builder::new()
+                .prefix("truthound-share-")
+                .tempdir()
+                .context("cannot make a temporary directory for the part")?,
+        ),
+        None => None,
+    };
+    let dir = staging.as_ref().map_or(args.output.as_path(), |t| t.path());
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the directory {}", dir.display()))?;
     let (part_name, manifest_name) = part_names(k, n);
@@ -177,14 +191,24 @@ pub(crate) fn share_snapshot(
         "bytes": bytes,
         "fnv1a64": format!("{checksum:016x}"),
     });
-    write_atomically(
-        &dir.join(&manifest_name),
-        (serde_json::to_string_pretty(&manifest)? + "\n").as_bytes(),
-    )?;
+    let manifest = serde_json::to_string_pretty(&manifest)? + "\n";
+    let written_to = match &remote {
+        // The manifest goes last: it names a part that is complete.
+        Some(remote) => {
+            runtime.block_on(async {
+                remote.upload(&part, &part_name).await?;
+                remote.put(&manifest_name, manifest.into_bytes()).await
+            })?;
+            remote.url_of(&part_name)
+        }
+        None => {
+            write_atomically(&dir.join(&manifest_name), manifest.as_bytes())?;
+            part.display().to_string()
+        }
+    };
     if !quiet {
         eprintln!(
-            "share {k} of {n}: wrote {rows} rows to {}{}",
-            part.display(),
+            "share {k} of {n}: wrote {rows} rows to {written_to}{}",
             crate::commands::skipped_note(&report)
         );
     }
@@ -314,6 +338,46 @@ pub fn check_parts(
         .with_json_text_columns(json_text_columns)
         .with_decoding(decoding);
     let report = truthound_checks::check(&frame, &options)?;
+    Ok((report, parts))
+}
+
+/// [`check_parts`] of a directory, or of the parts under an object store URL (`s3://…`,
+/// `gs://…`, `az://…`: downloaded into a temporary directory first, with the store's usual
+/// environment variables for credentials). Must not be called from within a tokio runtime.
+///
+/// # Errors
+/// What [`check_parts`] finds, a URL that names no usable store, and what the store refuses.
+pub fn check_parts_at(
+    location: &str,
+    options: truthound_checks::CheckOptions,
+) -> anyhow::Result<(truthound_checks::Report, Parts)> {
+    if !crate::store::is_remote(location) {
+        return check_parts(Path::new(location), options);
+    }
+    let remote = crate::store::Remote::open(location)?;
+    let local = tempfile::Builder::new()
+        .prefix("truthound-parts-")
+        .tempdir()
+        .context("cannot make a temporary directory for the parts")?;
+    let found = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?
+        .block_on(remote.download_parts(local.path()))?;
+    if found == 0 {
+        bail!(
+            "{} holds no parts (part-K-of-N.parquet and .json): run the plan's shares with \
+             -o {location}",
+            remote.url_of("")
+        );
+    }
+    let (report, mut parts) = check_parts(local.path(), options)
+        .with_context(|| format!("the parts under {location}"))?;
+    for file in &mut parts.files {
+        if let Some(name) = file.file_name().and_then(|n| n.to_str()) {
+            *file = PathBuf::from(remote.url_of(name));
+        }
+    }
     Ok((report, parts))
 }
 

@@ -1298,3 +1298,213 @@ fn parts_that_disagree_on_types_and_an_empty_share_are_checked_as_one_snapshot()
     assert_eq!(report["parts"], 3);
     assert_eq!(report["issues"], json!([]));
 }
+
+/// moto's standalone S3 server, from the test python (`moto[server]`), on a free port; killed
+/// on drop.
+struct S3Server {
+    child: std::process::Child,
+    endpoint: String,
+    log: tempfile::NamedTempFile,
+}
+
+impl S3Server {
+    fn start() -> Self {
+        let python = truthound_tests::python();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let child = Command::new(&python)
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .stdout(log.reopen().unwrap())
+            .stderr(log.reopen().unwrap())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start moto's S3 server with {}: {e}; run `cargo xtask peer install`",
+                    python.display()
+                )
+            });
+        let mut server = Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!(
+                    "moto's S3 server exited ({status}): {}\nInstall it with `cargo xtask peer \
+                     install` (moto[server] in the test python)",
+                    std::fs::read_to_string(server.log.path()).unwrap_or_default()
+                );
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "moto's S3 server did not listen within 60 s: {}",
+                std::fs::read_to_string(server.log.path()).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        server
+    }
+
+    /// The environment a worker finds its S3 in: the usual AWS variables.
+    fn env(&self, command: &mut Command) {
+        command
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_ALLOW_HTTP", "true")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1");
+    }
+
+    /// Runs a boto3 script with `s3` (a client of this server) and `sys.argv`; its stdout.
+    fn boto3(&self, script: &str, args: &[&str]) -> String {
+        let out = Command::new(truthound_tests::python())
+            .arg("-c")
+            .arg(format!(
+                "import sys, boto3\ns3 = boto3.client('s3', endpoint_url='{}', \
+                 aws_access_key_id='test', aws_secret_access_key='test', \
+                 region_name='us-east-1')\n{script}",
+                self.endpoint
+            ))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "boto3: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn shares_write_their_parts_to_s3_and_check_reads_them_there() {
+    let s3 = S3Server::start();
+    s3.boto3("s3.create_bucket(Bucket='lake')", &[]);
+    let topic = topic_with("s3parts", 3, &events(120));
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    truthound()
+        .args(["plan", &url(&topic), "--shares", "2", "-o"])
+        .arg(&plan)
+        .assert()
+        .success();
+    let local = dir.path().join("parts");
+    let remote = format!("s3://lake/runs/{topic}/");
+    for k in ["0", "1"] {
+        share_run(&plan, &local, &["--share", k]).assert().success();
+        let mut c = share_run(&plan, Path::new(&remote), &["--share", k]);
+        s3.env(&mut c);
+        c.assert().success();
+    }
+    // The objects are the files a local directory gets, byte for byte.
+    let listed = s3.boto3(
+        "for o in s3.list_objects_v2(Bucket='lake', Prefix=sys.argv[1])['Contents']: \
+         print(o['Key'])",
+        &[&format!("runs/{topic}/")],
+    );
+    let mut keys: Vec<&str> = listed.lines().collect();
+    keys.sort_unstable();
+    let names = [
+        "part-0-of-2.json",
+        "part-0-of-2.parquet",
+        "part-1-of-2.json",
+        "part-1-of-2.parquet",
+    ];
+    assert_eq!(
+        keys,
+        names
+            .iter()
+            .map(|n| format!("runs/{topic}/{n}"))
+            .collect::<Vec<_>>()
+    );
+    let fetched = dir.path().join("fetched");
+    std::fs::create_dir(&fetched).unwrap();
+    for name in names {
+        s3.boto3(
+            "s3.download_file('lake', sys.argv[1], sys.argv[2])",
+            &[
+                &format!("runs/{topic}/{name}"),
+                fetched.join(name).to_str().unwrap(),
+            ],
+        );
+        assert_eq!(
+            std::fs::read(fetched.join(name)).unwrap(),
+            std::fs::read(local.join(name)).unwrap(),
+            "{name}"
+        );
+    }
+
+    // check verifies and checks the parts where they are.
+    let check = |location: &str| {
+        let mut c = truthound();
+        c.args(["check", location, "--not-null", "user_id", "--json"]);
+        s3.env(&mut c);
+        c.output().unwrap()
+    };
+    let out = check(&remote);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["rows"], 120);
+    assert_eq!(report["parts"], 2);
+    assert_eq!(report["issues"][0]["count"], bad(120, 10, 3));
+
+    // A missing share is named; an empty prefix says what to run.
+    s3.boto3(
+        "s3.delete_object(Bucket='lake', Key=sys.argv[1])",
+        &[&format!("runs/{topic}/part-1-of-2.json")],
+    );
+    let out = check(&remote);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("lacks share 1 of the plan's 2"), "{err}");
+    let out = check("s3://lake/nothing-here/");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("holds no parts"), "{err}");
+
+    // A whole snapshot goes to an object too, and a prefix alone is refused.
+    let key = format!("snapshots/{topic}.parquet");
+    let mut c = truthound();
+    c.args(["snapshot", &url(&topic), "-o", &format!("s3://lake/{key}")]);
+    s3.env(&mut c);
+    c.assert().success();
+    let copy = dir.path().join("snapshot.parquet");
+    s3.boto3(
+        "s3.download_file('lake', sys.argv[1], sys.argv[2])",
+        &[&key, copy.to_str().unwrap()],
+    );
+    assert_eq!(read_parquet(&copy).height(), 120);
+    let mut c = truthound();
+    c.args(["snapshot", &url(&topic), "-o", "s3://lake/snapshots/"]);
+    s3.env(&mut c);
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("names no object"), "{err}");
+}

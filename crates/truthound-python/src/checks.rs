@@ -126,21 +126,22 @@ pub fn check_stream(
         .map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
-/// Checks the parts of a plan in the directory `dir` (verified first: every share of one plan,
+/// Checks the parts of a plan in the directory `dir`, or under an object store URL (`s3://…`;
+/// verified first: every share of one plan,
 /// each file as its manifest says); returns the report as JSON. A directory that fails the
 /// verification raises `ValueError` naming what is missing, foreign or changed.
 #[pyfunction]
 #[pyo3(signature = (dir, validators = None, columns = None, rules_json = None, metadata_prefix = "_kafka_"))]
 pub fn check_parts(
     py: Python<'_>,
-    dir: std::path::PathBuf,
+    dir: String,
     validators: Option<Vec<String>>,
     columns: Option<Vec<String>>,
     rules_json: Option<&str>,
     metadata_prefix: &str,
 ) -> PyResult<String> {
     let options = options(validators, columns, rules_json, metadata_prefix)?;
-    py.detach(|| truthound_cli::check_parts(&dir, options))
+    py.detach(|| truthound_cli::check_parts_at(&dir, options))
         .map(|(report, _)| report.to_json())
         .map_err(|e| PyValueError::new_err(format!("{e:#}")))
 }
