@@ -9,12 +9,15 @@
 //!   reading the same topic (`truthound`, bench `e2e`).
 //! - `peers`: the `truthound` command against librdkafka readers (Rust and Python, bare and into
 //!   Polars), each a process of its own, with wall time and peak RSS (see [`peers`]).
+//! - `shares`: one plan run by 1 and by 2 worker processes at once, 10M events (see
+//!   [`shares`]).
 //!
-//! `cargo xtask bench` with no argument runs `decode`, `frame` and `e2e`. `peers` runs only when
-//! asked, and on its own: it builds librdkafka from source, fills several million messages and
-//! takes minutes even with `--quick`.
+//! `cargo xtask bench` with no argument runs `decode`, `frame` and `e2e`. `peers` and `shares`
+//! run only when asked, and on their own: they build librdkafka from source, fill millions of
+//! messages and take minutes.
 
 mod peers;
+mod shares;
 
 use std::process::ExitCode;
 
@@ -27,8 +30,11 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<ExitCode> {
     if let Some(("peers", rest)) = args.split_first().map(|(a, rest)| (a.as_str(), rest)) {
         return peers::run(rest);
     }
-    if args.iter().any(|a| a == "peers") {
-        anyhow::bail!("run `cargo xtask bench peers` on its own, not with other benchmarks");
+    if let Some(("shares", rest)) = args.split_first().map(|(a, rest)| (a.as_str(), rest)) {
+        return shares::run(rest);
+    }
+    if let Some(alone) = args.iter().find(|a| *a == "peers" || *a == "shares") {
+        anyhow::bail!("run `cargo xtask bench {alone}` on its own, not with other benchmarks");
     }
     let chosen: Vec<&str> = if args.is_empty() {
         ALL.to_vec()

@@ -55,6 +55,10 @@ Tasks:
                          RSS, as a table (markdown in <target>/bench-peers.md). Heavy:
                          builds librdkafka, fills 4.2M messages (14.2M with --with-10m);
                          --quick: 2 runs per reader instead of 5.
+  bench shares [--messages N] [--runs R] [--no-build] [--out FILE]
+                         One plan run by 1 and by 2 `truthound snapshot --plan` workers at
+                         once on N events (10M by default): wall time, and each worker's
+                         wall time and peak RSS (markdown in <target>/bench-shares.md).
   fuzz [TARGET] [--seconds N] [--keep-going]
                          Run each cargo-fuzz target in fuzz/ (or one) for N seconds
                          (default 60), from a working corpus in the cache seeded with

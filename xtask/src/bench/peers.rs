@@ -425,7 +425,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<ExitCode> {
 }
 
 /// The target directory: `$CARGO_TARGET_DIR` (relative to the workspace root), else `target`.
-fn target_dir(root: &Path) -> PathBuf {
+pub(super) fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .filter(|d| !d.is_empty())
         .map_or_else(|| root.join("target"), |d| root.join(d))
@@ -467,7 +467,7 @@ fn measure(command: &mut Command, dir: &Path) -> anyhow::Result<Measured> {
 /// `std::process::Child::wait` gives no resource usage; `wait4` gives that of the one child,
 /// where `getrusage(RUSAGE_CHILDREN)` would mix in every child waited for before.
 #[allow(unsafe_code)]
-fn wait4(child: Child) -> anyhow::Result<(ExitStatus, u64)> {
+pub(super) fn wait4(child: Child) -> anyhow::Result<(ExitStatus, u64)> {
     use std::os::unix::process::ExitStatusExt;
     let pid = libc::pid_t::try_from(child.id())?;
     let mut status: libc::c_int = 0;
@@ -553,7 +553,7 @@ fn expect_count(output: &str, key: &str, expected: usize, who: &str) -> anyhow::
 }
 
 /// The number after `"key":` in a flat JSON line.
-fn json_number(output: &str, key: &str) -> Option<usize> {
+pub(super) fn json_number(output: &str, key: &str) -> Option<usize> {
     let pattern = format!("\"{key}\":");
     let start = output.find(&pattern)? + pattern.len();
     let digits: String = output[start..]
@@ -565,7 +565,7 @@ fn json_number(output: &str, key: &str) -> Option<usize> {
 }
 
 /// The median; the mean of the two middle values for an even count.
-fn median(mut values: Vec<f64>) -> f64 {
+pub(super) fn median(mut values: Vec<f64>) -> f64 {
     if values.is_empty() {
         return f64::NAN;
     }
@@ -579,7 +579,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 }
 
 /// The 1-minute load average, from `/proc/loadavg`.
-fn load_average() -> String {
+pub(super) fn load_average() -> String {
     fs::read_to_string("/proc/loadavg")
         .ok()
         .and_then(|text| text.split_whitespace().next().map(str::to_string))
