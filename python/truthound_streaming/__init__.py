@@ -572,7 +572,8 @@ def check(
     checks through the Arrow C stream interface, without a copy.
 
     ``df`` may also be a directory of a plan's parts (``truthound snapshot --plan P --share K -o
-    DIR/``): the manifests are verified first (every share of one plan, each part as its
+    DIR/``), or an object store URL of one (``s3://bucket/prefix/``, ``gs://``, ``az://``;
+    credentials from the store's usual environment variables): the manifests are verified first (every share of one plan, each part as its
     manifest says; ``ValueError`` names what is missing, foreign or changed), then the parts are
     checked as one snapshot, with the messages the workers could not decode as an issue.
     """
