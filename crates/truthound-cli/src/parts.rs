@@ -296,17 +296,36 @@ pub fn check_parts(
 ) -> anyhow::Result<(truthound_checks::Report, Parts)> {
     use polars::prelude::SerReader as _;
     let parts = verify_parts(dir)?;
+    // Only the columns the checks read (and the metadata, which locates samples) are read
+    // from the parts, when the checks name their columns.
+    let needed = options.needed_columns();
     // Each share inferred its own types (an empty share has only the metadata columns, a
     // field may be integers in one and floats in another): the parts are stacked as the
     // engine stacks its segments.
     let mut snapshots = Vec::with_capacity(parts.files.len());
     let mut metadata: Vec<String> = Vec::new();
     for file in &parts.files {
-        let frame = polars::prelude::ParquetReader::new(
+        let mut reader = polars::prelude::ParquetReader::new(
             std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?,
-        )
-        .finish()
-        .with_context(|| format!("cannot read {}", file.display()))?;
+        );
+        if let Some(needed) = &needed {
+            let schema = reader
+                .schema()
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            // A part may lack a field (an empty share, one whose messages never had it).
+            let columns = schema
+                .iter_names()
+                .filter(|n| {
+                    n.starts_with(&parts.metadata_prefix)
+                        || needed.iter().any(|c| c.as_str() == n.as_str())
+                })
+                .map(ToString::to_string)
+                .collect();
+            reader = reader.with_columns(Some(columns));
+        }
+        let frame = reader
+            .finish()
+            .with_context(|| format!("cannot read {}", file.display()))?;
         for name in frame.get_column_names() {
             if name.starts_with(&parts.metadata_prefix)
                 && !metadata.iter().any(|m| m == name.as_str())
