@@ -20,24 +20,19 @@ dependency of the package: this module imports it.
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any, List, Optional, Union
 
 from ray.data import Datasource, ReadTask
 from ray.data.block import BlockMetadata
 
-from . import KafkaDataSource, KafkaDataSourceConfig
+from . import KafkaDataSourceConfig, _plan
 
 __all__ = ["TruthoundKafkaDatasource"]
 
 
 def _read_share(plan: str, share: int, config: Optional[KafkaDataSourceConfig]) -> List[Any]:
-    import polars as pl
-
-    frame = KafkaDataSource.from_plan(plan, share, config).to_polars_dataframe()
-    # The oldest Arrow types (large strings rather than views) read everywhere.
-    return [frame.to_arrow(compat_level=pl.CompatLevel.oldest())]
+    return [_plan.read_share(plan, share, config)]
 
 
 class TruthoundKafkaDatasource(Datasource):
@@ -48,16 +43,10 @@ class TruthoundKafkaDatasource(Datasource):
         plan: Union[str, "os.PathLike[str]"],
         config: Optional[KafkaDataSourceConfig] = None,
     ) -> None:
-        text = os.fspath(plan)
-        if not text.lstrip().startswith("{"):
-            with open(text, encoding="utf-8") as f:
-                text = f.read()
-        shares = json.loads(text).get("shares")
-        if not isinstance(shares, list) or not shares:
-            raise ValueError("the plan has no shares")
+        text, parsed = _plan.load(plan)
         self._plan = text
         self._config = config
-        self._shares = len(shares)
+        self._shares = len(parsed["shares"])
 
     def estimate_inmemory_data_size(self) -> Optional[int]:
         return None

@@ -31,13 +31,17 @@ const HELP: &str = "\
 Usage: cargo xtask <task> [options]
 
 Tasks:
-  test [CARGO TEST ARGS] [-- TEST BINARY ARGS]
+  test [--spark] [CARGO TEST ARGS] [-- TEST BINARY ARGS]
                          Start a fresh test broker, run the tests with it, stop it.
                          Without package or target options: `cargo test --workspace
                          --all-targets`, then `cargo test --workspace --doc`.
                          With package options (-p NAME, --exclude NAME): the same two
                          runs for those packages. With target options (--lib, --test
                          NAME, --doc, ...): one run of exactly what was asked.
+                         The Python tests (python/tests) run with the whole workspace
+                         or -p truthound-python. --spark: also the Spark data source's
+                         test (installs PySpark 4.3.0 into the test virtualenv; needs
+                         Java 17+ on PATH), and the Python tests whatever the packages.
   broker install         Build the test broker (nisshi) into the cache, if missing.
   broker start [--port N] [--sqlite PATH]
                          Start a detached test broker (memory storage unless --sqlite)

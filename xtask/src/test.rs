@@ -3,6 +3,7 @@
 //! Builds the broker and the interop peer when the cache lacks them, starts an in-memory broker on
 //! a free port, runs `cargo test` with the environment the harness (`truthound-tests`) reads, then
 //! the Python binding's pytest suite (see [`python`]), and stops the broker whatever the outcome.
+//! `--spark` (an option of xtask's, not given to cargo) adds the Spark data source's test.
 
 use std::process::ExitCode;
 
@@ -29,6 +30,34 @@ const TARGET_OPTIONS: &[&str] = &[
     "--all-targets",
     "--doc",
 ];
+
+/// The options of `cargo xtask test` itself, taken out of the arguments before `--`.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Options {
+    /// `--spark`: install PySpark into the test virtualenv and run the Spark data source's
+    /// test; the Python tests then run whatever the packages chosen.
+    spark: bool,
+}
+
+/// Splits xtask's own options from the arguments for cargo (and, after `--`, the test
+/// binaries, which keep theirs).
+fn options(args: &[String]) -> (Options, Vec<String>) {
+    let split = args
+        .iter()
+        .position(|arg| arg == "--")
+        .unwrap_or(args.len());
+    let mut options = Options::default();
+    let mut rest = Vec::with_capacity(args.len());
+    for arg in &args[..split] {
+        if arg == "--spark" {
+            options.spark = true;
+        } else {
+            rest.push(arg.clone());
+        }
+    }
+    rest.extend(args[split..].iter().cloned());
+    (options, rest)
+}
 
 pub(crate) fn run(args: &[String]) -> anyhow::Result<ExitCode> {
     let passed = run_tests(args)?;
@@ -129,6 +158,8 @@ fn package_has_lib(name: &str) -> bool {
 
 /// Runs the tests with a fresh broker; `Ok(false)` when a test run failed.
 pub(crate) fn run_tests(args: &[String]) -> anyhow::Result<bool> {
+    let (options, args) = options(args);
+    let args = args.as_slice();
     let runs = plan(args, package_has_lib);
     let nisshi = {
         let _step = util::Step::start("test broker (nisshi) installed");
@@ -163,8 +194,8 @@ pub(crate) fn run_tests(args: &[String]) -> anyhow::Result<bool> {
             failed.push(format!("`cargo {}` ({status})", run.join(" ")));
         }
     }
-    // The Python binding's tests run with the whole workspace's tests, or when its package is
-    // chosen.
+    // The Python binding's tests run with the whole workspace's tests, when its package is
+    // chosen, or with `--spark`.
     let packages = selected_packages(args);
     let cargo_args = &args[..args.iter().position(|a| a == "--").unwrap_or(args.len())];
     let whole_workspace = packages.is_empty()
@@ -172,8 +203,8 @@ pub(crate) fn run_tests(args: &[String]) -> anyhow::Result<bool> {
             let option = a.split('=').next().unwrap_or(a);
             PACKAGE_OPTIONS.contains(&option) || TARGET_OPTIONS.contains(&option)
         });
-    if whole_workspace || packages.iter().any(|p| p == "truthound-python") {
-        match python::run(&python, &broker.address(), whole_workspace) {
+    if whole_workspace || options.spark || packages.iter().any(|p| p == "truthound-python") {
+        match python::run(&python, &broker.address(), whole_workspace, options.spark) {
             Ok(runs) => failed.extend(
                 runs.into_iter()
                     .map(|r| format!("pytest python/tests ({r})")),
@@ -202,7 +233,7 @@ pub(crate) fn run_tests(args: &[String]) -> anyhow::Result<bool> {
 
 #[cfg(test)]
 mod tests {
-    use super::plan;
+    use super::{Options, options, plan};
 
     fn args(text: &str) -> Vec<String> {
         text.split_whitespace().map(str::to_string).collect()
@@ -252,6 +283,23 @@ mod tests {
         assert_eq!(
             plan_of("-p truthound-tests --test harness -- --nocapture"),
             ["test -p truthound-tests --test harness -- --nocapture"]
+        );
+    }
+
+    #[test]
+    fn spark_is_taken_out_of_the_cargo_arguments() {
+        let (found, rest) = options(&args("--spark -p truthound-python -- --spark"));
+        assert_eq!(found, Options { spark: true });
+        assert_eq!(rest, args("-p truthound-python -- --spark"));
+        assert_eq!(options(&args("")), (Options::default(), Vec::new()));
+        // After `--` it belongs to the test binaries.
+        assert_eq!(options(&args("-- --spark")).0, Options::default());
+        assert_eq!(
+            plan(&options(&args("--spark")).1, |_| true)
+                .iter()
+                .map(|run| run.join(" "))
+                .collect::<Vec<_>>(),
+            plan_of("")
         );
     }
 

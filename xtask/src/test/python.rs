@@ -3,7 +3,8 @@
 //! broker three times:
 //!
 //! - in the test virtualenv, with the latest polars 1.x ([`peer::POLARS_VERSION`]), the
-//!   truthound library and Ray (the datasource's test);
+//!   truthound library and Ray (the datasource's test), and with `--spark` PySpark
+//!   ([`PYSPARK`], the Spark data source's test, which the other runs leave out);
 //! - in a cached virtualenv with the oldest polars the package supports ([`OLDEST_POLARS`]);
 //! - in a virtualenv made fresh for the run, where `pip install <wheel>` resolves polars itself
 //!   (the newest release, 2.x today): what a user's `pip install truthound-streaming` does.
@@ -28,8 +29,16 @@ const TRUTHOUND_LIBRARY: &str = "3.2.0";
 /// Ray (with Ray Data) for the datasource's test, in the test virtualenv only (its download is
 /// large; the other runs check polars versions, not engines).
 const RAY: &str = "2.60.0";
-/// pytest's selection for the runs without the truthound library and Ray.
-const WITHOUT_TRUTHOUND_LIBRARY: [&str; 2] = ["-k", "not truthound_library and not test_ray"];
+/// PySpark for the Spark data source's test, in the test virtualenv and only with `--spark`
+/// (Spark needs Java; PyPI has PySpark as a source archive only, so pip builds it).
+const PYSPARK: &str = "4.3.0";
+/// pytest's selection for the test virtualenv without `--spark`.
+const WITHOUT_SPARK: [&str; 2] = ["-k", "not test_spark"];
+/// pytest's selection for the runs without the truthound library, Ray and Spark.
+const WITHOUT_TRUTHOUND_LIBRARY: [&str; 2] = [
+    "-k",
+    "not truthound_library and not test_ray and not test_spark",
+];
 
 fn pip_install(python: &Path, what: &[String]) -> anyhow::Result<()> {
     util::run(
@@ -173,10 +182,12 @@ fn pytest(
 /// Builds the wheel and runs the Python tests in the three virtualenvs; returns the labels of
 /// the runs that failed.
 /// `workspace_tested`: the whole workspace's tests ran first (so the CLI binary is fresh).
+/// `spark`: PySpark goes into the test virtualenv and its run has the Spark test.
 pub(crate) fn run(
     python: &Path,
     broker: &str,
     workspace_tested: bool,
+    spark: bool,
 ) -> anyhow::Result<Vec<String>> {
     let venv_dir = python
         .parent()
@@ -198,6 +209,10 @@ pub(crate) fn run(
             what.push(format!("polars=={}", peer::POLARS_VERSION));
             pip_install(python, &what)?;
         }
+    }
+    if spark && !has_version(python, "pyspark", PYSPARK) {
+        let _step = util::Step::start(format!("PySpark {PYSPARK} installed (built by pip)"));
+        pip_install(python, &[format!("pyspark=={PYSPARK}")])?;
     }
     let wheel = {
         let _step = util::Step::start("maturin build (truthound_streaming wheel, dev profile)");
@@ -221,13 +236,19 @@ pub(crate) fn run(
     let mut failed = Vec::new();
 
     reinstall(python)?;
-    let latest = format!("polars {}", peer::POLARS_VERSION);
-    if !pytest(python, broker, &cli, &latest, &[])? {
+    let mut latest = format!("polars {}", peer::POLARS_VERSION);
+    let select: &[&str] = if spark {
+        latest.push_str(&format!(", with Spark {PYSPARK}"));
+        &[]
+    } else {
+        &WITHOUT_SPARK
+    };
+    if !pytest(python, broker, &cli, &latest, select)? {
         failed.push(latest);
     }
 
     let cache = util::cache_dir()?;
-    let oldest = format!("polars {OLDEST_POLARS}, without the truthound library and Ray");
+    let oldest = format!("polars {OLDEST_POLARS}, without the truthound library, Ray and Spark");
     {
         let step = util::Step::start(format!("virtualenv with {oldest}"));
         let old = venv(&cache.join(format!("venv-polars-{OLDEST_POLARS}")))?;
@@ -259,8 +280,9 @@ pub(crate) fn run(
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
             .unwrap_or_default();
         drop(step);
-        let label =
-            format!("fresh install, polars {version}, without the truthound library and Ray");
+        let label = format!(
+            "fresh install, polars {version}, without the truthound library, Ray and Spark"
+        );
         if !pytest(&fresh, broker, &cli, &label, &WITHOUT_TRUTHOUND_LIBRARY)? {
             failed.push(label);
         }
