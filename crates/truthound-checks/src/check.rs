@@ -55,6 +55,10 @@ pub struct CheckOptions {
     /// The messages left out of the frame because they could not be decoded; with it, the
     /// `decodable` check runs (see [`Decoding`]).
     pub decoding: Option<Decoding>,
+    /// Runs the checks' one query on Polars' streaming engine (default false). For a
+    /// `LazyFrame` that scans files, the rows are then read in batches rather than all at
+    /// once; the report is the same.
+    pub streaming: bool,
 }
 
 /// The column name of the `decodable` issue: it is about whole messages, not a column.
@@ -150,6 +154,7 @@ impl Default for CheckOptions {
             metadata_prefix: DEFAULT_METADATA_PREFIX.to_owned(),
             json_text_columns: Vec::new(),
             decoding: None,
+            streaming: false,
         }
     }
 }
@@ -282,6 +287,14 @@ impl CheckOptions {
     #[must_use]
     pub fn with_decoding(mut self, decoding: Decoding) -> Self {
         self.decoding = Some(decoding);
+        self
+    }
+
+    /// Sets whether the checks run on Polars' streaming engine (see
+    /// [`streaming`](Self::streaming)).
+    #[must_use]
+    pub fn with_streaming(mut self, streaming: bool) -> Self {
+        self.streaming = streaming;
         self
     }
 }
@@ -417,7 +430,12 @@ pub fn check(frame: impl CheckInput, options: &CheckOptions) -> Result<Report> {
             }
         }
     }
-    let out = frame.select(exprs).collect()?;
+    let query = frame.select(exprs);
+    let out = if options.streaming {
+        query.collect_with_engine(Engine::Streaming)?.unwrap_single()
+    } else {
+        query.collect()?
+    };
 
     let rows = scalar_u64(&out, "__rows")?;
     let share = |count: u64| {

@@ -288,37 +288,130 @@ pub struct Parts {
 /// with `options`, the messages the workers could not decode included as the `decodable`
 /// issue.
 ///
+/// Only the columns the checks read (with the metadata columns, which locate the samples) are
+/// read from the parts, when the checks name their columns. When the parts agree on the type
+/// of every column they share (the usual case), they are scanned lazily and checked on Polars'
+/// streaming engine, so memory does not grow with the parts; otherwise (a share inferred
+/// another type for a field) they are read and stacked as the engine stacks its segments.
+///
 /// # Errors
 /// What [`verify_parts`] finds wrong, a part that cannot be read, and the checks' errors.
 pub fn check_parts(
     dir: &Path,
     options: truthound_checks::CheckOptions,
 ) -> anyhow::Result<(truthound_checks::Report, Parts)> {
-    use polars::prelude::SerReader as _;
     let parts = verify_parts(dir)?;
-    // Only the columns the checks read (and the metadata, which locates samples) are read
-    // from the parts, when the checks name their columns.
     let needed = options.needed_columns();
-    // Each share inferred its own types (an empty share has only the metadata columns, a
-    // field may be integers in one and floats in another): the parts are stacked as the
-    // engine stacks its segments.
+    let messages = parts.rows + parts.skipped.len() as u64 + parts.tombstones;
+    let mut decoding = truthound_checks::Decoding::new(messages);
+    for (partition, offset, reason) in &parts.skipped {
+        decoding = decoding.with_undecodable(*partition, *offset, reason);
+    }
+    let options = options
+        .with_metadata_prefix(parts.metadata_prefix.clone())
+        .with_decoding(decoding);
+    let mut json_text_columns = parts.json_text_columns.clone();
+    let report = match scan_agreeing(&parts, needed.as_deref())? {
+        Some(scan) => {
+            json_text_columns.sort();
+            json_text_columns.dedup();
+            let options = options
+                .with_json_text_columns(json_text_columns)
+                .with_streaming(true);
+            truthound_checks::check(scan, &options)?
+        }
+        None => {
+            let stacked = stack_parts(&parts, needed.as_deref())?;
+            json_text_columns.extend(stacked.report.notes.iter().map(|n| n.path.join(".")));
+            json_text_columns.sort();
+            json_text_columns.dedup();
+            let options = options.with_json_text_columns(json_text_columns);
+            truthound_checks::check(&stacked.frame, &options)?
+        }
+    };
+    Ok((report, parts))
+}
+
+/// Whether a part's column `name` is read: a metadata column, or one the checks need.
+fn wanted(name: &str, prefix: &str, needed: Option<&[String]>) -> bool {
+    name.starts_with(prefix) || needed.is_none_or(|n| n.iter().any(|c| c == name))
+}
+
+/// The parts as one lazy scan, when they agree on every column's type (a column of only nulls,
+/// or one a part lacks, agrees with any type); `None` when they do not.
+fn scan_agreeing(
+    parts: &Parts,
+    needed: Option<&[String]>,
+) -> anyhow::Result<Option<polars::prelude::LazyFrame>> {
+    use polars::prelude::{
+        DataType, Expr, LazyFrame, NULL, ParquetReader, PlRefPath, PlSmallStr, ScanArgsParquet,
+        Schema, SchemaExt as _, SerReader as _, UnionArgs, col, concat, lit,
+    };
+    let mut columns: Vec<(PlSmallStr, DataType)> = Vec::new();
+    let mut schemas = Vec::with_capacity(parts.files.len());
+    for file in &parts.files {
+        let arrow = ParquetReader::new(
+            std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?,
+        )
+        .schema()
+        .with_context(|| format!("cannot read {}", file.display()))?;
+        let schema = Schema::from_arrow_schema(&arrow);
+        for (name, dtype) in schema.iter() {
+            if !wanted(name, &parts.metadata_prefix, needed) {
+                continue;
+            }
+            match columns.iter_mut().find(|(n, _)| n == name) {
+                None => columns.push((name.clone(), dtype.clone())),
+                Some((_, known)) if *known == DataType::Null => *known = dtype.clone(),
+                Some((_, known)) if known == dtype || *dtype == DataType::Null => {}
+                Some(_) => return Ok(None),
+            }
+        }
+        schemas.push(schema);
+    }
+    let mut scans = Vec::with_capacity(parts.files.len());
+    for (file, schema) in parts.files.iter().zip(&schemas) {
+        let path = PlRefPath::try_from_path(file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        let scan = LazyFrame::scan_parquet(path, ScanArgsParquet::default())
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        // Every part gets every column, in one order, of one type.
+        let exprs: Vec<Expr> = columns
+            .iter()
+            .map(|(name, dtype)| match schema.get(name) {
+                Some(t) if t == dtype => col(name.clone()),
+                Some(_) => col(name.clone()).cast(dtype.clone()),
+                None => lit(NULL).cast(dtype.clone()).alias(name.clone()),
+            })
+            .collect();
+        scans.push(scan.select(exprs));
+    }
+    // In share order: samples come first from the first shares, as in one snapshot.
+    Ok(Some(concat(scans, UnionArgs::default())?))
+}
+
+/// The parts read and stacked as the engine stacks its segments: each share inferred its own
+/// types (a field may be integers in one and floats in another, and mixed types become JSON
+/// text).
+fn stack_parts(
+    parts: &Parts,
+    needed: Option<&[String]>,
+) -> anyhow::Result<truthound_polars::Snapshot> {
+    use polars::prelude::SerReader as _;
     let mut snapshots = Vec::with_capacity(parts.files.len());
     let mut metadata: Vec<String> = Vec::new();
     for file in &parts.files {
         let mut reader = polars::prelude::ParquetReader::new(
             std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?,
         );
-        if let Some(needed) = &needed {
+        if needed.is_some() {
             let schema = reader
                 .schema()
                 .with_context(|| format!("cannot read {}", file.display()))?;
             // A part may lack a field (an empty share, one whose messages never had it).
             let columns = schema
                 .iter_names()
-                .filter(|n| {
-                    n.starts_with(&parts.metadata_prefix)
-                        || needed.iter().any(|c| c.as_str() == n.as_str())
-                })
+                .filter(|n| wanted(n, &parts.metadata_prefix, needed))
                 .map(ToString::to_string)
                 .collect();
             reader = reader.with_columns(Some(columns));
@@ -341,23 +434,7 @@ pub fn check_parts(
             frame,
         });
     }
-    let stacked = truthound_polars::stack_snapshots(snapshots, &metadata)?;
-    let frame = stacked.frame;
-    let mut json_text_columns = parts.json_text_columns.clone();
-    json_text_columns.extend(stacked.report.notes.iter().map(|n| n.path.join(".")));
-    json_text_columns.sort();
-    json_text_columns.dedup();
-    let messages = parts.rows + parts.skipped.len() as u64 + parts.tombstones;
-    let mut decoding = truthound_checks::Decoding::new(messages);
-    for (partition, offset, reason) in &parts.skipped {
-        decoding = decoding.with_undecodable(*partition, *offset, reason);
-    }
-    let options = options
-        .with_metadata_prefix(parts.metadata_prefix.clone())
-        .with_json_text_columns(json_text_columns)
-        .with_decoding(decoding);
-    let report = truthound_checks::check(&frame, &options)?;
-    Ok((report, parts))
+    Ok(truthound_polars::stack_snapshots(snapshots, &metadata)?)
 }
 
 /// [`check_parts`] of a directory, or of the parts under an object store URL (`s3://…`,

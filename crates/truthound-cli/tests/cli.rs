@@ -1299,6 +1299,52 @@ fn parts_that_disagree_on_types_and_an_empty_share_are_checked_as_one_snapshot()
     assert_eq!(report["issues"], json!([]));
 }
 
+#[test]
+fn parts_that_agree_on_types_are_checked_lazily_with_the_columns_a_share_lacks_as_nulls() {
+    // Three shares of two messages: one share is empty, and only the second message has `tag`.
+    let topic = topic_with(
+        "lazyparts",
+        1,
+        &[json!({"n": 1}), json!({"n": 2, "tag": "x"})],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let parts = dir.path().join("parts");
+    truthound()
+        .args(["plan", &url(&topic), "--shares", "3", "-o"])
+        .arg(&plan)
+        .assert()
+        .success();
+    for k in ["0", "1", "2"] {
+        share_run(&plan, &parts, &["--share", k]).assert().success();
+    }
+    let out = truthound()
+        .arg("check")
+        .arg(&parts)
+        .args(["--not-null", "tag", "--not-null", "n", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["rows"], 2);
+    let issues = report["issues"].as_array().unwrap();
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0]["column"], "tag");
+    assert_eq!(issues[0]["count"], 1);
+    assert_eq!(
+        (
+            &issues[0]["samples"][0]["partition"],
+            &issues[0]["samples"][0]["offset"]
+        ),
+        (&json!(0), &json!(0))
+    );
+}
+
 /// moto's standalone S3 server, from the test python (`moto[server]`), on a free port; killed
 /// on drop.
 struct S3Server {
