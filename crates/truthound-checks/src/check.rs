@@ -432,7 +432,9 @@ pub fn check(frame: impl CheckInput, options: &CheckOptions) -> Result<Report> {
     }
     let query = frame.select(exprs);
     let out = if options.streaming {
-        query.collect_with_engine(Engine::Streaming)?.unwrap_single()
+        query
+            .collect_with_engine(Engine::Streaming)?
+            .unwrap_single()
     } else {
         query.collect()?
     };

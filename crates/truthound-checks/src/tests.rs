@@ -682,3 +682,38 @@ fn the_spec_rules_mapping_is_a_rules_file_too() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn the_streaming_engine_gives_the_same_report() {
+    // Several of the streaming engine's morsels, so that order across them counts.
+    let n = 120_000_i64;
+    let frame = df!(
+        "user_id" => (0..n).map(|i| (i % 7 != 3).then(|| format!("u{i}"))).collect::<Vec<_>>(),
+        "amount" => (0..n).map(|i| (i % 50) as f64).collect::<Vec<_>>(),
+        "action" => (0..n).map(|i| if i % 13 == 5 { "jump" } else { "click" }).collect::<Vec<_>>(),
+        "_kafka_partition" => (0..n).map(|i| (i % 3) as i32).collect::<Vec<_>>(),
+        "_kafka_offset" => (0..n).collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let options = CheckOptions::new()
+        .with_rule("user_id", Rule::NotNull)
+        .with_rule("user_id", Rule::Unique)
+        .with_rule(
+            "amount",
+            Rule::Range {
+                min: Some(Bound::from(0.0)),
+                max: Some(Bound::from(40.0)),
+            },
+        )
+        .with_rule(
+            "action",
+            Rule::AllowedValues {
+                values: vec![Scalar::from("click")],
+            },
+        )
+        .with_validators([Validator::Null, Validator::Type]);
+    let in_memory = check(&frame, &options).unwrap();
+    let streamed = check(frame.lazy(), &options.with_streaming(true)).unwrap();
+    assert!(count(&in_memory) > 0);
+    assert_eq!(streamed.to_json(), in_memory.to_json());
+}
