@@ -2,8 +2,9 @@
 //! plan executed by 1 and by 2 workers at once, each worker a `truthound snapshot --plan P
 //! --share K -o DIR/` process, on one fresh broker.
 //!
-//! Steps: build the CLI and the librdkafka filler (as `bench peers` does, unless `--no-build`);
-//! start a fresh in-memory broker; fill `events` (10M by default, 6 partitions; not timed);
+//! Steps: build the CLI (release, unless `--no-build`); start a fresh in-memory broker; fill a
+//! topic with the demo's events (`truthound demo-fill`: 10M by default, 6 partitions; not
+//! timed);
 //! then, `R` times (3 by default) and taking turns, plan the topic with `--shares W` and start
 //! the `W` workers together, for `W` = 1 and 2. A round's wall time runs from the first spawn to
 //! the last exit; each worker's own wall time and peak RSS (`wait4`) are recorded. The parts go
@@ -85,41 +86,27 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<ExitCode> {
     if !options.no_build {
         let _step = Step::start("Build the truthound CLI (release)");
         util::run(util::cargo().args(["build", "--release", "-p", "truthound-cli"]))?;
-        let _step = Step::start("Build the librdkafka filler (release, bench/peers)");
-        util::run(
-            util::cargo()
-                .args(["build", "--release", "--locked", "--manifest-path"])
-                .arg(root.join("bench/peers/Cargo.toml"))
-                .arg("--target-dir")
-                .arg(&target),
-        )?;
     }
     let truthound = target.join("release/truthound");
-    let peers = target.join("release/truthound-bench-peers");
-    for program in [&truthound, &peers] {
-        if !program.is_file() {
-            bail!("{} is missing: run without --no-build", program.display());
-        }
+    if !truthound.is_file() {
+        bail!("{} is missing: run without --no-build", truthound.display());
     }
     let nisshi = broker::ensure_installed()?;
     let broker = OwnedBroker::start_memory(&nisshi)?;
     let topic = format!("bench-shares-{}", options.messages);
     let url = format!("kafka://{}/{topic}", broker.address());
-    let bytes = {
+    {
         let _step = Step::start(format!(
-            "Fill {topic} ({} events, 6 partitions; not timed)",
+            "Fill {topic} ({} demo events, 6 partitions; not timed)",
             options.messages
         ));
-        let output = util::output_checked(
-            Command::new(&peers)
-                .arg("fill")
-                .args(["--broker", &broker.address(), "--topic", &topic])
-                .args(["--workload", "events"])
-                .args(["--messages", &options.messages.to_string()])
+        util::output_checked(
+            Command::new(&truthound)
+                .args(["demo-fill", &url])
+                .args(["--count", &options.messages.to_string()])
                 .args(["--partitions", "6"]),
         )?;
-        json_number(&output, "bytes").unwrap_or(0)
-    };
+    }
 
     let load_before = load_average();
     // rounds[w][run]: (the round's wall time, its workers).
@@ -146,8 +133,9 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<ExitCode> {
     let _ = fs::remove_dir_all(PARTS);
 
     let mut table = format!(
-        "`cargo xtask bench shares --messages {} --runs {}`: {} events ({:.1} MB of values, 6 \
-         partitions) on one in-memory broker, {} cores shared with the broker, load average \
+        "`cargo xtask bench shares --messages {} --runs {}`: {} of the demo's events (`truthound \
+         demo-fill`, uncompressed, 6 partitions) on one in-memory broker, {} cores shared with \
+         the broker, load average \
          {load_before} before the runs and {load_after} after; medians of {} runs. Each worker \
          is `truthound snapshot --plan P --share K -o {PARTS}/` (Parquet).\n\n\
          | workers | wall time (all shares) | messages/s | per worker: wall | per worker: peak RSS |\n\
@@ -155,7 +143,6 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<ExitCode> {
         options.messages,
         options.runs,
         options.messages,
-        bytes as f64 / 1e6,
         std::thread::available_parallelism().map_or(0, usize::from),
         options.runs,
     );
