@@ -290,9 +290,9 @@ pub struct Parts {
 ///
 /// Only the columns the checks read (with the metadata columns, which locate the samples) are
 /// read from the parts, when the checks name their columns. When the parts agree on the type
-/// of every column they share (the usual case), they are scanned lazily and checked on Polars'
-/// streaming engine, so memory does not grow with the parts; otherwise (a share inferred
-/// another type for a field) they are read and stacked as the engine stacks its segments.
+/// of every column they share (the usual case), they are scanned lazily as one query, which
+/// reads only those columns; otherwise (a share inferred another type for a field) they are
+/// read and stacked as the engine stacks its segments.
 ///
 /// # Errors
 /// What [`verify_parts`] finds wrong, a part that cannot be read, and the checks' errors.
@@ -315,9 +315,9 @@ pub fn check_parts(
         Some(scan) => {
             json_text_columns.sort();
             json_text_columns.dedup();
-            let options = options
-                .with_json_text_columns(json_text_columns)
-                .with_streaming(true);
+            // Polars' in-memory engine: on 2M events in 8 parts the streaming engine took 4 to 6
+            // times as long for these aggregates, and held no less.
+            let options = options.with_json_text_columns(json_text_columns);
             truthound_checks::check(scan, &options)?
         }
         None => {
