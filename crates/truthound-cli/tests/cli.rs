@@ -1262,15 +1262,14 @@ fn a_plan_read_by_three_workers_is_the_snapshot_and_check_verifies_the_parts() {
     assert_eq!(spark["assign"], json!({&topic: [0, 1, 2]}).to_string());
 }
 
-#[test]
-fn parts_that_disagree_on_types_and_an_empty_share_are_checked_as_one_snapshot() {
-    // Three shares of two messages: one share is empty, the others see different fields and
-    // types (an integer, then a float and a new field).
-    let topic = topic_with(
-        "sparse",
-        1,
-        &[json!({"n": 1}), json!({"n": 2.5, "tag": "x"})],
-    );
+/// Three shares of a one-partition topic of `events` run into a directory of parts, then
+/// `check PARTS` with `flags` and `--json`: its exit code and report (the directory with it).
+fn check_three_shares(
+    prefix: &str,
+    events: &[Value],
+    flags: &[&str],
+) -> (Option<i32>, Value, tempfile::TempDir) {
+    let topic = topic_with(prefix, 1, events);
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("plan.json");
     let parts = dir.path().join("parts");
@@ -1285,15 +1284,25 @@ fn parts_that_disagree_on_types_and_an_empty_share_are_checked_as_one_snapshot()
     let out = truthound()
         .arg("check")
         .arg(&parts)
-        .args(["--not-null", "n", "--json"])
+        .args(flags)
+        .arg("--json")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code(), report, dir)
+}
+
+#[test]
+fn parts_that_disagree_on_types_and_an_empty_share_are_checked_as_one_snapshot() {
+    // Two messages in three shares: one share is empty, the others see different fields and
+    // types (an integer, then a float and a new field).
+    let (code, report, _dir) = check_three_shares(
+        "sparse",
+        &[json!({"n": 1}), json!({"n": 2.5, "tag": "x"})],
+        &["--not-null", "n"],
     );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(code, Some(0), "{report}");
     assert_eq!(report["rows"], 2);
     assert_eq!(report["parts"], 3);
     assert_eq!(report["issues"], json!([]));
@@ -1301,36 +1310,13 @@ fn parts_that_disagree_on_types_and_an_empty_share_are_checked_as_one_snapshot()
 
 #[test]
 fn parts_that_agree_on_types_are_checked_lazily_with_the_columns_a_share_lacks_as_nulls() {
-    // Three shares of two messages: one share is empty, and only the second message has `tag`.
-    let topic = topic_with(
+    // Two messages in three shares: one share is empty, and only the second message has `tag`.
+    let (code, report, _dir) = check_three_shares(
         "lazyparts",
-        1,
         &[json!({"n": 1}), json!({"n": 2, "tag": "x"})],
+        &["--not-null", "tag", "--not-null", "n"],
     );
-    let dir = tempfile::tempdir().unwrap();
-    let plan = dir.path().join("plan.json");
-    let parts = dir.path().join("parts");
-    truthound()
-        .args(["plan", &url(&topic), "--shares", "3", "-o"])
-        .arg(&plan)
-        .assert()
-        .success();
-    for k in ["0", "1", "2"] {
-        share_run(&plan, &parts, &["--share", k]).assert().success();
-    }
-    let out = truthound()
-        .arg("check")
-        .arg(&parts)
-        .args(["--not-null", "tag", "--not-null", "n", "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(code, Some(1), "{report}");
     assert_eq!(report["rows"], 2);
     let issues = report["issues"].as_array().unwrap();
     assert_eq!(issues.len(), 1, "{issues:?}");
