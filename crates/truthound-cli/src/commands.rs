@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use clap::Args;
 use serde_json::json;
 use tokio::runtime::Runtime;
@@ -119,10 +118,7 @@ pub(crate) fn snapshot(
                 output_text.trim_end_matches('/')
             );
         };
-        let staging = tempfile::Builder::new()
-            .prefix("truthound-snapshot-")
-            .tempdir()
-            .context("cannot make a temporary directory for the snapshot")?;
+        let staging = crate::store::staging("the snapshot")?;
         let local = staging.path().join(name);
         Some((
             crate::store::Remote::open(parent)?,

@@ -36,6 +36,14 @@ pub(crate) fn is_remote(location: &str) -> bool {
     })
 }
 
+/// A local temporary directory (in `TMPDIR`) for `what` on its way to or from a store.
+pub(crate) fn staging(what: &str) -> anyhow::Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix("truthound-staging-")
+        .tempdir()
+        .with_context(|| format!("cannot make a temporary directory for {what}"))
+}
+
 /// A prefix in an object store.
 pub(crate) struct Remote {
     store: Box<dyn ObjectStore>,
