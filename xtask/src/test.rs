@@ -222,6 +222,21 @@ pub(crate) fn run_tests(args: &[String]) -> anyhow::Result<bool> {
     }
     drop(broker);
 
+    if whole_workspace {
+        // Every test binary of the workspace was just built or found fresh: older copies of
+        // each are stale, and at hundreds of MB each they fill a reused cache's disk.
+        let deps = util::target_dir(&util::workspace_root()).join("debug/deps");
+        match util::prune_stale_binaries(&deps) {
+            Ok(0) => {}
+            Ok(freed) => println!(
+                "Deleted stale test binaries in {}: {} MB freed",
+                deps.display(),
+                freed / 1_000_000
+            ),
+            Err(e) => println!("warning: pruning stale test binaries: {e:#}"),
+        }
+    }
+
     if failed.is_empty() {
         println!("xtask test: OK, every test run passed");
         Ok(true)

@@ -255,7 +255,7 @@ impl Options {
 pub(crate) fn run(args: &[String]) -> anyhow::Result<ExitCode> {
     let options = Options::parse(args)?;
     let root = util::workspace_root();
-    let target = target_dir(&root);
+    let target = util::target_dir(&root);
     let out = options
         .out
         .clone()
@@ -422,13 +422,6 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<ExitCode> {
     fs::write(&out, &table).with_context(|| format!("cannot write {}", out.display()))?;
     println!("The table is in {}", out.display());
     Ok(ExitCode::SUCCESS)
-}
-
-/// The target directory: `$CARGO_TARGET_DIR` (relative to the workspace root), else `target`.
-pub(super) fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .filter(|d| !d.is_empty())
-        .map_or_else(|| root.join("target"), |d| root.join(d))
 }
 
 /// What one run gave.

@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 
-use super::peers::{json_number, load_average, median, target_dir, wait4};
+use super::peers::{json_number, load_average, median, wait4};
 use crate::broker::{self, OwnedBroker};
 use crate::util::{self, Step};
 
@@ -78,7 +78,7 @@ struct Worker {
 pub(crate) fn run(args: &[String]) -> anyhow::Result<ExitCode> {
     let options = Options::parse(args)?;
     let root = util::workspace_root();
-    let target = target_dir(&root);
+    let target = util::target_dir(&root);
     let out = options
         .out
         .clone()
