@@ -21,7 +21,9 @@ use clap::Args;
 use serde_json::Value;
 use std::process::ExitCode;
 use truthound_kafka::KafkaDataSourceConfig;
-use truthound_kafka_client::{ClientConfig, KafkaClient, ProduceOptions, ProduceRecord};
+use truthound_kafka_client::{
+    ClientConfig, Compression, KafkaClient, ProduceOptions, ProduceRecord,
+};
 
 /// Flags of `truthound demo-fill`.
 #[derive(Debug, Args)]
@@ -37,6 +39,9 @@ pub(crate) struct DemoFillArgs {
     /// The generator's seed.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// The codec of the produced batches: none, gzip, snappy, lz4 or zstd.
+    #[arg(long, default_value_t = Compression::None)]
+    compression: Compression,
 }
 
 /// SplitMix64: a small, seeded, deterministic generator.
@@ -142,7 +147,7 @@ pub(crate) async fn run(args: &DemoFillArgs) -> anyhow::Result<ExitCode> {
                     &config.topic,
                     i32::try_from(p)?,
                     batch,
-                    ProduceOptions::default(),
+                    ProduceOptions::compressed(args.compression),
                 )
                 .await?;
         }
@@ -154,7 +159,7 @@ pub(crate) async fn run(args: &DemoFillArgs) -> anyhow::Result<ExitCode> {
                     &config.topic,
                     i32::try_from(p)?,
                     batch,
-                    ProduceOptions::default(),
+                    ProduceOptions::compressed(args.compression),
                 )
                 .await?;
         }

@@ -367,10 +367,27 @@ impl FrameSink for FileSink {
     }
 }
 
+/// Decoded segments a snapshot keeps in memory (by their frames' estimated size) before it
+/// spills the rest: a snapshot of this size or less is written straight from memory.
+/// `TRUTHOUND_SPILL_AFTER_BYTES` overrides it (0 spills every segment).
+const SPILL_AFTER_BYTES: usize = 256 * 1024 * 1024;
+
+/// [`SPILL_AFTER_BYTES`], or `TRUTHOUND_SPILL_AFTER_BYTES` when it is set to a number.
+fn spill_after_bytes() -> anyhow::Result<usize> {
+    match std::env::var("TRUTHOUND_SPILL_AFTER_BYTES") {
+        Err(_) => Ok(SPILL_AFTER_BYTES),
+        Ok(text) => text.trim().parse::<usize>().map_err(|e| {
+            anyhow::anyhow!("TRUTHOUND_SPILL_AFTER_BYTES={text:?} is not a number of bytes: {e}")
+        }),
+    }
+}
+
 /// Segments kept as Arrow IPC files (uncompressed: written and read back at memory speed) in a
-/// temporary directory, `.NAME.segments-PID-XXXXXX`, removed when dropped or on a signal.
+/// temporary directory, `.NAME.segments-PID-XXXXXX`, removed when dropped or on a signal, once
+/// [`SPILL_AFTER_BYTES`] of them wait in memory.
 pub(crate) struct IpcSpill {
     dir: Option<TempDir>,
+    memory_budget: usize,
 }
 
 impl IpcSpill {
@@ -385,7 +402,10 @@ impl IpcSpill {
                 )
             })?;
         crate::interrupt::register(temp.path().to_owned());
-        Ok(Self { dir: Some(temp) })
+        Ok(Self {
+            dir: Some(temp),
+            memory_budget: spill_after_bytes()?,
+        })
     }
 
     fn path(&self, id: u64) -> truthound_polars::Result<PathBuf> {
@@ -425,6 +445,10 @@ impl SegmentSpill for IpcSpill {
         // Its space is free as soon as it is in memory.
         let _ = std::fs::remove_file(&path);
         Ok(frame)
+    }
+
+    fn memory_budget(&self) -> usize {
+        self.memory_budget
     }
 }
 

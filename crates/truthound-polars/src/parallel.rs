@@ -30,6 +30,14 @@ pub trait SegmentSpill: Send + Sync {
     /// # Errors
     /// What reading it back failed with.
     fn load(&self, id: u64) -> Result<DataFrame>;
+
+    /// How many bytes of finished segments (by `DataFrame::estimated_size`) may wait in memory
+    /// before segments are handed to [`store`](Self::store): a snapshot smaller than this
+    /// never touches the spill, a longer one holds at most this much besides what is being
+    /// decoded. The default, 0, spills every segment.
+    fn memory_budget(&self) -> usize {
+        0
+    }
 }
 
 /// Receives a snapshot chunk by chunk, in snapshot order, each chunk with the columns and types
@@ -174,6 +182,10 @@ enum Job {
 /// The first error a worker met (with `on_malformed = error`), by segment order.
 type FirstError = Arc<std::sync::Mutex<Option<(SegmentKey, crate::Error)>>>;
 
+/// Bytes of finished segments kept in memory instead of spilled (see
+/// [`SegmentSpill::memory_budget`]), over all workers.
+type KeptBytes = Arc<std::sync::atomic::AtomicUsize>;
+
 /// A decoded segment: its frame, or where it went and what stacking needs of it.
 enum Finished {
     Kept(Snapshot),
@@ -239,6 +251,7 @@ pub struct ParallelFrameBuilder {
     first_error: FirstError,
     segment_messages: usize,
     spill: Option<std::sync::Arc<dyn SegmentSpill>>,
+    kept: KeptBytes,
 }
 
 /// The segment a partition's next messages go to.
@@ -279,12 +292,14 @@ impl ParallelFrameBuilder {
             first_error: FirstError::default(),
             segment_messages: SEGMENT_MESSAGES,
             spill: None,
+            kept: KeptBytes::default(),
         }
     }
 
-    /// Hands each finished segment to `spill` instead of keeping it in memory: with
-    /// [`finish_into`](Self::finish_into), memory then holds the segments being decoded and
-    /// one segment being written, whatever the length of the snapshot.
+    /// Hands finished segments to `spill` instead of keeping them in memory, once those kept
+    /// reach the spill's [`memory_budget`](SegmentSpill::memory_budget): with
+    /// [`finish_into`](Self::finish_into), memory then holds the segments being decoded, the
+    /// budget and one segment being written, whatever the length of the snapshot.
     #[must_use]
     pub fn with_spill(mut self, spill: Arc<dyn SegmentSpill>) -> Self {
         self.spill = Some(spill);
@@ -319,24 +334,26 @@ impl ParallelFrameBuilder {
 
     fn workers(&mut self) -> &mut Workers {
         let (config, on_malformed) = (&self.config, self.on_malformed);
-        let (threads, deserializer, key_deserializer, first_error, spill) = (
+        let (threads, deserializer, key_deserializer, first_error, spill, kept) = (
             self.threads,
             &self.deserializer,
             &self.key_deserializer,
             &self.first_error,
             &self.spill,
+            &self.kept,
         );
         self.workers.get_or_insert_with(|| {
             let mut senders = Vec::with_capacity(threads);
             let mut handles = Vec::with_capacity(threads);
             for i in 0..threads {
                 let (tx, rx) = futures::channel::mpsc::channel(4);
-                let (config, deserializer, key_deserializer, first_error, spill) = (
+                let (config, deserializer, key_deserializer, first_error, spill, kept) = (
                     config.clone(),
                     deserializer.clone(),
                     key_deserializer.clone(),
                     first_error.clone(),
                     spill.clone(),
+                    kept.clone(),
                 );
                 let handle = std::thread::Builder::new()
                     .name(format!("truthound-decode-{i}"))
@@ -348,6 +365,7 @@ impl ParallelFrameBuilder {
                             on_malformed,
                             first_error: &first_error,
                             spill: spill.as_deref(),
+                            kept: &kept,
                         };
                         worker.run(rx)
                     })
@@ -454,7 +472,8 @@ impl ParallelFrameBuilder {
     /// snapshot order, each with the columns and types of the whole snapshot (reconciled as
     /// [`finish`](Self::finish) reconciles them, from what each segment holds); returns the
     /// report. Stacking what the sink receives gives the frame `finish` gives. With a
-    /// [spill](Self::with_spill), each segment is loaded back just before it is written.
+    /// [spill](Self::with_spill), each spilled segment is loaded back just before it is
+    /// written.
     ///
     /// This blocks the calling thread while segments are loaded and written.
     ///
@@ -531,6 +550,7 @@ struct Worker<'a> {
     on_malformed: truthound_streaming_core::OnMalformed,
     first_error: &'a FirstError,
     spill: Option<&'a dyn SegmentSpill>,
+    kept: &'a KeptBytes,
 }
 
 impl Worker<'_> {
@@ -583,11 +603,26 @@ impl Worker<'_> {
         }
     }
 
-    /// The segment's frame, kept or spilled.
+    /// The segment's frame, kept (without a spill, or within the spill's memory budget) or
+    /// spilled.
     fn finish(&self, key: SegmentKey, builder: MessageFrameBuilder) -> Result<Finished> {
+        use std::sync::atomic::Ordering;
         let mut snapshot = builder.finish_snapshot()?;
         match self.spill {
             None => Ok(Finished::Kept(snapshot)),
+            Some(spill)
+                if {
+                    let (size, budget) = (snapshot.frame.estimated_size(), spill.memory_budget());
+                    self.kept
+                        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |kept| {
+                            kept.checked_add(size)
+                                .filter(|total| budget > 0 && *total <= budget)
+                        })
+                        .is_ok()
+                } =>
+            {
+                Ok(Finished::Kept(snapshot))
+            }
             Some(spill) => {
                 let summary = Summary::of(&snapshot);
                 spill.store(key.2, &mut snapshot.frame)?;

@@ -143,11 +143,13 @@ fn streamed(
     })
 }
 
-/// Segments kept in a map, each stored and loaded once.
+/// Segments kept in a map, each stored and loaded once, once `budget` bytes of them wait in
+/// the builder's memory.
 #[derive(Default)]
 struct MapSpill {
     frames: std::sync::Mutex<std::collections::HashMap<u64, DataFrame>>,
     stored: std::sync::atomic::AtomicUsize,
+    budget: usize,
 }
 
 impl truthound_polars::SegmentSpill for MapSpill {
@@ -162,6 +164,10 @@ impl truthound_polars::SegmentSpill for MapSpill {
     fn load(&self, id: u64) -> truthound_polars::Result<DataFrame> {
         let frame = self.frames.lock().unwrap().remove(&id);
         Ok(frame.unwrap_or_else(|| panic!("segment {id} not stored, or loaded twice")))
+    }
+
+    fn memory_budget(&self) -> usize {
+        self.budget
     }
 }
 
@@ -193,16 +199,19 @@ impl truthound_polars::FrameSink for Collect {
     }
 }
 
-/// As [`streamed`], with the segments spilled and the snapshot written to a sink.
+/// As [`streamed`], with the segments spilled beyond `budget` bytes and the snapshot written
+/// to a sink; returns the segments spilled and written.
 fn streamed_into(
     config: &StreamingDataSourceConfig,
     msgs: &[RawMessage],
-    batch: usize,
-    segment: usize,
-    threads: usize,
-) -> truthound_polars::Result<(Snapshot, usize)> {
+    (batch, segment, threads): (usize, usize, usize),
+    budget: usize,
+) -> truthound_polars::Result<(Snapshot, usize, usize)> {
     futures::executor::block_on(async {
-        let spill = std::sync::Arc::new(MapSpill::default());
+        let spill = std::sync::Arc::new(MapSpill {
+            budget,
+            ..MapSpill::default()
+        });
         let mut b = ParallelFrameBuilder::new(config, json(), threads)
             .with_segment_messages(segment)
             .with_spill(spill.clone());
@@ -217,13 +226,14 @@ fn streamed_into(
         );
         let stored = spill.stored.load(std::sync::atomic::Ordering::Relaxed);
         // Each segment is one chunk; nothing pushed is one empty chunk.
-        assert_eq!(sink.chunks, stored.max(1));
+        assert!(sink.chunks >= stored.max(1));
         Ok((
             Snapshot {
                 frame: sink.frame.unwrap_or_default(),
                 report,
             },
             stored,
+            sink.chunks,
         ))
     })
 }
@@ -232,20 +242,36 @@ fn assert_streamed_same(config: &StreamingDataSourceConfig, msgs: &[RawMessage])
     let one = reference(config, msgs);
     let mut first: Option<Snapshot> = None;
     for (batch, segment, threads) in [(1, 7, 2), (5, 16, 3), (64, 1000, 1), (13, 3, 4)] {
-        // Spilled and written chunk by chunk: the same frame, and every segment spilled.
-        let (written, stored) = streamed_into(config, msgs, batch, segment, threads).unwrap();
-        assert!(
-            one.frame.equals_missing(&written.frame),
-            "spilled {batch}/{segment}/{threads}:\n{}\n{}",
-            one.frame,
-            written.frame
-        );
-        assert_eq!(one.frame.schema(), written.frame.schema());
-        assert_eq!(
-            one.report, written.report,
-            "spilled {batch}/{segment}/{threads}"
-        );
-        assert!(msgs.is_empty() || stored >= msgs.len().div_ceil(segment));
+        // Spilled and written chunk by chunk: the same frame whether every segment is
+        // spilled, some are, or none.
+        let shape = (batch, segment, threads);
+        let half = one.frame.estimated_size() / 2;
+        for budget in [0, half, usize::MAX] {
+            let (written, stored, chunks) = streamed_into(config, msgs, shape, budget).unwrap();
+            assert!(
+                one.frame.equals_missing(&written.frame),
+                "spilled over {budget} B {batch}/{segment}/{threads}:\n{}\n{}",
+                one.frame,
+                written.frame
+            );
+            assert_eq!(one.frame.schema(), written.frame.schema());
+            assert_eq!(
+                one.report, written.report,
+                "spilled over {budget} B {batch}/{segment}/{threads}"
+            );
+            match budget {
+                0 => {
+                    assert!(msgs.is_empty() || stored >= msgs.len().div_ceil(segment));
+                    assert_eq!(chunks, stored.max(1));
+                }
+                usize::MAX => assert_eq!(stored, 0, "nothing spilled within the budget"),
+                _ if chunks >= 4 => assert!(
+                    stored > 0 && stored < chunks,
+                    "half the frame's size spills some segments, not all: {stored} of {chunks}"
+                ),
+                _ => {}
+            }
+        }
         let many = streamed(config, msgs, batch, segment, threads).unwrap();
         assert_eq!(
             one.frame.schema(),

@@ -46,10 +46,10 @@ fn lz4_error(reason: &str) -> DecompressError {
 /// output's last 64 KiB as their dictionary. Frame and block checksums are not checked: the
 /// batch's CRC-32C already covers the compressed bytes.
 fn decompress_lz4(input: &[u8], limit: usize) -> Result<Vec<u8>, DecompressError> {
+    // Reserved once: what the frames' blocks can hold (a block decodes in place into room
+    // for a whole block), so the output never moves while it grows.
     let mut out: Vec<u8> = Vec::with_capacity(
-        input
-            .len()
-            .saturating_mul(4)
+        lz4_capacity(input)
             .min(limit)
             .min(input.len().saturating_mul(MAX_HINT_RATIO)),
     );
@@ -58,6 +58,61 @@ fn decompress_lz4(input: &[u8], limit: usize) -> Result<Vec<u8>, DecompressError
         rest = lz4_frame(rest, &mut out, limit)?;
     }
     Ok(out)
+}
+
+/// Room for decoding the LZ4 frames of `input` block by block: the size of each stored block
+/// and the frame's block size for each compressed one, from the block headers alone. Where the
+/// headers are not what [`lz4_frame`] expects, four times the input (it then fails or grows).
+fn lz4_capacity(input: &[u8]) -> usize {
+    let fallback = input.len().saturating_mul(4);
+    let mut room = 0usize;
+    let mut rest = input;
+    while !rest.is_empty() {
+        let Some((&[m0, m1, m2, m3, flg, bd], after)) = rest.split_first_chunk::<6>() else {
+            return fallback;
+        };
+        if u32::from_le_bytes([m0, m1, m2, m3]) != LZ4_MAGIC {
+            return fallback;
+        }
+        let block_max: usize = match (bd >> 4) & 0x07 {
+            4 => 64 * 1024,
+            5 => 256 * 1024,
+            6 => 1024 * 1024,
+            7 => 4 * 1024 * 1024,
+            _ => return fallback,
+        };
+        let skip = if flg & 0x08 != 0 { 9 } else { 1 };
+        let Some(mut blocks) = after.get(skip..) else {
+            return fallback;
+        };
+        loop {
+            let Some((size, after)) = blocks.split_first_chunk::<4>() else {
+                return fallback;
+            };
+            let size = u32::from_le_bytes(*size);
+            if size == 0 {
+                blocks = after;
+                break;
+            }
+            let len = (size & 0x7FFF_FFFF) as usize;
+            room = room.saturating_add(if size & 0x8000_0000 != 0 {
+                len
+            } else {
+                block_max
+            });
+            let checksum = if flg & 0x10 != 0 { 4 } else { 0 };
+            let Some(after) = after.get(len + checksum..) else {
+                return fallback;
+            };
+            blocks = after;
+        }
+        let checksum = if flg & 0x04 != 0 { 4 } else { 0 };
+        let Some(after) = blocks.get(checksum..) else {
+            return fallback;
+        };
+        rest = after;
+    }
+    room
 }
 
 /// Decodes the frame at the start of `input` into `out`; returns what follows it.
@@ -353,6 +408,14 @@ mod tests {
                     let frame = lz4(&data, info);
                     let out = decompress(Compression::Lz4, &frame, usize::MAX).unwrap();
                     assert!(out == data, "{mode:?} {size:?} {checksums}");
+                    // Reserved once from the block headers: the output never grew (unless
+                    // the headers claim more than the cap on guesses, as 4 MiB blocks of
+                    // this very compressible text do).
+                    let room = lz4_capacity(&frame);
+                    assert!(room >= data.len() && room < data.len() + 2 * 4 * 1024 * 1024);
+                    if room <= frame.len() * MAX_HINT_RATIO {
+                        assert_eq!(out.capacity(), room, "{mode:?} {size:?} {checksums}");
+                    }
                     // Two frames in a row are one stream.
                     let twice = [frame.clone(), frame].concat();
                     let out = decompress(Compression::Lz4, &twice, usize::MAX).unwrap();
@@ -366,6 +429,12 @@ mod tests {
             .collect();
         let frame = lz4(&noise, FrameInfo::new());
         assert!(decompress(Compression::Lz4, &frame, usize::MAX).unwrap() == noise);
+        // Headers that are not an LZ4 frame's leave the guess at four times the input.
+        assert_eq!(lz4_capacity(b"not lz4 at all"), 4 * 14);
+        assert_eq!(
+            lz4_capacity(&frame[..frame.len() - 3]),
+            4 * (frame.len() - 3)
+        );
     }
 
     #[test]
