@@ -367,9 +367,9 @@ impl FrameSink for FileSink {
     }
 }
 
-/// Decoded segments a snapshot keeps in memory (by their frames' estimated size) before it
-/// spills the rest: a snapshot of this size or less is written straight from memory.
-/// `TRUTHOUND_SPILL_AFTER_BYTES` overrides it (0 spills every segment).
+/// The largest snapshot (by its frame's estimated size) written straight from memory; a larger
+/// one spills every segment, so that its memory does not depend on its length.
+/// `TRUTHOUND_SPILL_AFTER_BYTES` overrides it (0 spills every snapshot).
 const SPILL_AFTER_BYTES: usize = 256 * 1024 * 1024;
 
 /// [`SPILL_AFTER_BYTES`], or `TRUTHOUND_SPILL_AFTER_BYTES` when it is set to a number.
@@ -383,11 +383,13 @@ fn spill_after_bytes() -> anyhow::Result<usize> {
 }
 
 /// Segments kept as Arrow IPC files (uncompressed: written and read back at memory speed) in a
-/// temporary directory, `.NAME.segments-PID-XXXXXX`, removed when dropped or on a signal, once
-/// [`SPILL_AFTER_BYTES`] of them wait in memory.
+/// temporary directory, `.NAME.segments-PID-XXXXXX`, removed when dropped or on a signal;
+/// those of a snapshot whose frame should take [`SPILL_AFTER_BYTES`] or less stay in memory.
 pub(crate) struct IpcSpill {
     dir: Option<TempDir>,
     memory_budget: usize,
+    /// The messages the read expects (0 until the read tells, see [`Self::expect`]).
+    expected: std::sync::atomic::AtomicUsize,
 }
 
 impl IpcSpill {
@@ -405,7 +407,15 @@ impl IpcSpill {
         Ok(Self {
             dir: Some(temp),
             memory_budget: spill_after_bytes()?,
+            expected: std::sync::atomic::AtomicUsize::new(0),
         })
+    }
+
+    /// The number of messages the read will return: with it, [`SegmentSpill::keep`] tells
+    /// a short snapshot from a long one by its first segments.
+    pub(crate) fn expect(&self, messages: usize) {
+        self.expected
+            .store(messages, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn path(&self, id: u64) -> truthound_polars::Result<PathBuf> {
@@ -447,8 +457,15 @@ impl SegmentSpill for IpcSpill {
         Ok(frame)
     }
 
-    fn memory_budget(&self) -> usize {
-        self.memory_budget
+    /// Keeps the segments of a snapshot whose frame, at this segment's bytes per row, takes
+    /// the budget or less, and no more than the budget in all.
+    fn keep(&self, kept: usize, frame: &DataFrame) -> bool {
+        let expected = self.expected.load(std::sync::atomic::Ordering::Relaxed);
+        let size = frame.estimated_size();
+        let projected = (size / frame.height().max(1)).saturating_mul(expected);
+        expected > 0
+            && projected <= self.memory_budget
+            && kept.saturating_add(size) <= self.memory_budget
     }
 }
 

@@ -10,7 +10,9 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use secrecy::{ExposeSecret, SecretString};
 use truthound_kafka::{KafkaDataSource, KafkaDataSourceConfig, ReadProgress, SaslMechanism};
-use truthound_polars::{DecodeReport, FrameSink, PolarsSourceExt, SegmentSpill, Snapshot};
+use truthound_polars::{DecodeReport, FrameSink, PolarsSourceExt, Snapshot};
+
+use crate::output::IpcSpill;
 use truthound_streaming_core::{
     AutoOffsetReset, DeserializerType, KeyDeserializer, OnMalformed, StreamingDataSourceConfig,
 };
@@ -451,7 +453,7 @@ pub(crate) async fn read_snapshot(
     config: KafkaDataSourceConfig,
     quiet: bool,
 ) -> anyhow::Result<Snapshot> {
-    let (mut source, bar) = open_source(config, quiet)?;
+    let (mut source, bar) = open_source(config, quiet, None)?;
     let snapshot = source.to_polars_dataframe().await;
     if let Some(bar) = &bar {
         bar.finish_and_clear();
@@ -460,14 +462,15 @@ pub(crate) async fn read_snapshot(
 }
 
 /// Reads the snapshot into `sink`, its segments waiting in `spill` (see
-/// [`PolarsSourceExt::write_snapshot`]), with the progress bar of [`read_snapshot`].
+/// [`PolarsSourceExt::write_snapshot`]; the spill learns how many messages the read expects),
+/// with the progress bar of [`read_snapshot`].
 pub(crate) async fn write_snapshot(
     config: KafkaDataSourceConfig,
     quiet: bool,
-    spill: std::sync::Arc<dyn SegmentSpill>,
+    spill: std::sync::Arc<IpcSpill>,
     sink: &mut (dyn FrameSink + Send),
 ) -> anyhow::Result<DecodeReport> {
-    let (mut source, bar) = open_source(config, quiet)?;
+    let (mut source, bar) = open_source(config, quiet, Some(spill.clone()))?;
     let report = source.write_snapshot(spill, sink).await;
     if let Some(bar) = &bar {
         bar.finish_and_clear();
@@ -475,17 +478,26 @@ pub(crate) async fn write_snapshot(
     Ok(report?)
 }
 
-/// The source, with a progress bar on stderr when it is a terminal and `quiet` is off.
+/// The source, with a progress bar on stderr when it is a terminal and `quiet` is off; the
+/// read's progress tells `spill` how many messages it expects.
 fn open_source(
     config: KafkaDataSourceConfig,
     quiet: bool,
+    spill: Option<std::sync::Arc<IpcSpill>>,
 ) -> anyhow::Result<(KafkaDataSource, Option<ProgressBar>)> {
     let mut source = KafkaDataSource::new(config)?;
     let bar = (!quiet && std::io::stderr().is_terminal()).then(progress_bar);
-    if let Some(bar) = &bar {
+    if bar.is_some() || spill.is_some() {
         let bar = bar.clone();
         let started = Instant::now();
-        source = source.with_progress(move |p: &ReadProgress| update(&bar, p, started));
+        source = source.with_progress(move |p: &ReadProgress| {
+            if let Some(spill) = &spill {
+                spill.expect(p.expected);
+            }
+            if let Some(bar) = &bar {
+                update(bar, p, started);
+            }
+        });
     }
     Ok((source, bar))
 }

@@ -31,12 +31,13 @@ pub trait SegmentSpill: Send + Sync {
     /// What reading it back failed with.
     fn load(&self, id: u64) -> Result<DataFrame>;
 
-    /// How many bytes of finished segments (by `DataFrame::estimated_size`) may wait in memory
-    /// before segments are handed to [`store`](Self::store): a snapshot smaller than this
-    /// never touches the spill, a longer one holds at most this much besides what is being
-    /// decoded. The default, 0, spills every segment.
-    fn memory_budget(&self) -> usize {
-        0
+    /// Whether a finished segment's `frame` may wait in memory instead of being
+    /// [stored](Self::store), when segments of `kept` bytes (by `DataFrame::estimated_size`)
+    /// already wait there: a spill that keeps a whole short snapshot spares it the round trip,
+    /// one that keeps at most a budget bounds memory. The default keeps none.
+    fn keep(&self, kept: usize, frame: &DataFrame) -> bool {
+        let _ = (kept, frame);
+        false
     }
 }
 
@@ -183,7 +184,7 @@ enum Job {
 type FirstError = Arc<std::sync::Mutex<Option<(SegmentKey, crate::Error)>>>;
 
 /// Bytes of finished segments kept in memory instead of spilled (see
-/// [`SegmentSpill::memory_budget`]), over all workers.
+/// [`SegmentSpill::keep`]), over all workers.
 type KeptBytes = Arc<std::sync::atomic::AtomicUsize>;
 
 /// A decoded segment: its frame, or where it went and what stacking needs of it.
@@ -296,10 +297,10 @@ impl ParallelFrameBuilder {
         }
     }
 
-    /// Hands finished segments to `spill` instead of keeping them in memory, once those kept
-    /// reach the spill's [`memory_budget`](SegmentSpill::memory_budget): with
-    /// [`finish_into`](Self::finish_into), memory then holds the segments being decoded, the
-    /// budget and one segment being written, whatever the length of the snapshot.
+    /// Hands finished segments to `spill` instead of keeping them in memory, but for those
+    /// the spill [keeps](SegmentSpill::keep): with [`finish_into`](Self::finish_into), memory
+    /// then holds the segments being decoded, those kept and one segment being written,
+    /// whatever the length of the snapshot.
     #[must_use]
     pub fn with_spill(mut self, spill: Arc<dyn SegmentSpill>) -> Self {
         self.spill = Some(spill);
@@ -610,17 +611,9 @@ impl Worker<'_> {
         let mut snapshot = builder.finish_snapshot()?;
         match self.spill {
             None => Ok(Finished::Kept(snapshot)),
-            Some(spill)
-                if {
-                    let (size, budget) = (snapshot.frame.estimated_size(), spill.memory_budget());
-                    self.kept
-                        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |kept| {
-                            kept.checked_add(size)
-                                .filter(|total| budget > 0 && *total <= budget)
-                        })
-                        .is_ok()
-                } =>
-            {
+            Some(spill) if spill.keep(self.kept.load(Ordering::Relaxed), &snapshot.frame) => {
+                self.kept
+                    .fetch_add(snapshot.frame.estimated_size(), Ordering::Relaxed);
                 Ok(Finished::Kept(snapshot))
             }
             Some(spill) => {

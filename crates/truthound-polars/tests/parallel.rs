@@ -144,7 +144,7 @@ fn streamed(
 }
 
 /// Segments kept in a map, each stored and loaded once, once `budget` bytes of them wait in
-/// the builder's memory.
+/// the builder's memory (none with a budget of 0).
 #[derive(Default)]
 struct MapSpill {
     frames: std::sync::Mutex<std::collections::HashMap<u64, DataFrame>>,
@@ -166,8 +166,8 @@ impl truthound_polars::SegmentSpill for MapSpill {
         Ok(frame.unwrap_or_else(|| panic!("segment {id} not stored, or loaded twice")))
     }
 
-    fn memory_budget(&self) -> usize {
-        self.budget
+    fn keep(&self, kept: usize, frame: &DataFrame) -> bool {
+        self.budget > 0 && kept + frame.estimated_size() <= self.budget
     }
 }
 
