@@ -1215,7 +1215,12 @@ fn to_message(topic: &Arc<str>, partition: i32, r: Record) -> RawMessage {
             .headers
             .into_iter()
             .map(|h| MessageHeader {
-                key: String::from_utf8_lossy(&h.key).into_owned(),
+                // Header keys are UTF-8 text by convention: checked without the lossy
+                // conversion's machinery, which cost more than the copy.
+                key: match std::str::from_utf8(&h.key) {
+                    Ok(key) => key.to_owned(),
+                    Err(_) => String::from_utf8_lossy(&h.key).into_owned(),
+                },
                 value: h.value,
             })
             .collect(),

@@ -178,6 +178,22 @@ impl FetchedChunk {
         self.data.len()
     }
 
+    /// Room for the chunk's records, reserved once: the record counts of its batch headers,
+    /// but no more than one record per 8 bytes fetched, so that a hostile count reserves
+    /// little (a chunk of records more compressed than that grows as it decodes).
+    fn record_capacity(&self) -> usize {
+        let mut count = 0usize;
+        let mut rest = &self.data[..];
+        while let Ok(Some(header)) = BatchHeader::parse(rest) {
+            count = count.saturating_add(usize::try_from(header.record_count).unwrap_or(0));
+            let Some(next) = rest.get(header.total_len()..) else {
+                break;
+            };
+            rest = next;
+        }
+        count.min(self.data.len() / 8)
+    }
+
     /// The headers of the chunk's complete record batches, as the broker stored them (codec,
     /// producer, offsets, record counts), read without checking CRCs or decompressing. A
     /// truncated last batch, or bytes that are no batch header, end the list.
@@ -200,10 +216,10 @@ impl FetchedChunk {
     /// # Errors
     /// [`Error::Records`] for a malformed batch, naming the partition and the chunk's start.
     pub fn decode(&self) -> Result<Vec<Record>> {
-        let mut records = Vec::new();
         if self.data.is_empty() {
-            return Ok(records);
+            return Ok(Vec::new());
         }
+        let mut records = Vec::with_capacity(self.record_capacity());
         let options = DecodeOptions {
             start_offset: self.start,
             end_offset: Some(self.range_end),
