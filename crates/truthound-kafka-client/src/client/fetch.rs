@@ -182,16 +182,11 @@ impl FetchedChunk {
     /// but no more than one record per 8 bytes fetched, so that a hostile count reserves
     /// little (a chunk of records more compressed than that grows as it decodes).
     fn record_capacity(&self) -> usize {
-        let mut count = 0usize;
-        let mut rest = &self.data[..];
-        while let Ok(Some(header)) = BatchHeader::parse(rest) {
-            count = count.saturating_add(usize::try_from(header.record_count).unwrap_or(0));
-            let Some(next) = rest.get(header.total_len()..) else {
-                break;
-            };
-            rest = next;
-        }
-        count.min(self.data.len() / 8)
+        self.batch_headers()
+            .iter()
+            .map(|h| usize::try_from(h.record_count).unwrap_or(0))
+            .fold(0, usize::saturating_add)
+            .min(self.data.len() / 8)
     }
 
     /// The headers of the chunk's complete record batches, as the broker stored them (codec,

@@ -60,6 +60,17 @@ fn decompress_lz4(input: &[u8], limit: usize) -> Result<Vec<u8>, DecompressError
     Ok(out)
 }
 
+/// The largest block of a frame whose block descriptor byte is `bd`.
+fn lz4_block_max(bd: u8) -> Option<usize> {
+    match (bd >> 4) & 0x07 {
+        4 => Some(64 * 1024),
+        5 => Some(256 * 1024),
+        6 => Some(1024 * 1024),
+        7 => Some(4 * 1024 * 1024),
+        _ => None,
+    }
+}
+
 /// Room for decoding the LZ4 frames of `input` block by block: the size of each stored block
 /// and the frame's block size for each compressed one, from the block headers alone. Where the
 /// headers are not what [`lz4_frame`] expects, four times the input (it then fails or grows).
@@ -74,12 +85,8 @@ fn lz4_capacity(input: &[u8]) -> usize {
         if u32::from_le_bytes([m0, m1, m2, m3]) != LZ4_MAGIC {
             return fallback;
         }
-        let block_max: usize = match (bd >> 4) & 0x07 {
-            4 => 64 * 1024,
-            5 => 256 * 1024,
-            6 => 1024 * 1024,
-            7 => 4 * 1024 * 1024,
-            _ => return fallback,
+        let Some(block_max) = lz4_block_max(bd) else {
+            return fallback;
         };
         let skip = if flg & 0x08 != 0 { 9 } else { 1 };
         let Some(mut blocks) = after.get(skip..) else {
@@ -145,13 +152,7 @@ fn lz4_frame<'a>(
             "LZ4 frames with a dictionary id are not supported",
         ));
     }
-    let block_max = match (bd >> 4) & 0x07 {
-        4 => 64 * 1024,
-        5 => 256 * 1024,
-        6 => 1024 * 1024,
-        7 => 4 * 1024 * 1024,
-        _ => return Err(lz4_error("invalid LZ4 block size")),
-    };
+    let block_max = lz4_block_max(bd).ok_or_else(|| lz4_error("invalid LZ4 block size"))?;
     if content_size {
         input = take(input, 8)?.1;
     }
