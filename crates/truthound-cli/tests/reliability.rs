@@ -571,3 +571,21 @@ fn replacing_keeps_links_devices_and_permissions() {
     let null = std::fs::metadata("/dev/null").unwrap();
     assert!(null.file_type().is_char_device());
 }
+
+#[test]
+fn a_spill_bound_that_is_no_number_is_an_error_naming_it() {
+    // Checked before any connection: no broker is needed, and no file is left.
+    let dir = tempfile::tempdir().unwrap();
+    let output = truthound()
+        .args(["snapshot", "kafka://127.0.0.1:1/t", "--timeout", "5", "-o"])
+        .arg(dir.path().join("x.arrow"))
+        .env("TRUTHOUND_SPILL_AFTER_BYTES", "lots")
+        .output()
+        .unwrap();
+    let (_, stderr) = expect(output, 2);
+    assert!(
+        stderr.contains("TRUTHOUND_SPILL_AFTER_BYTES=\"lots\" is not a number of bytes"),
+        "{stderr}"
+    );
+    assert!(listing(dir.path()).is_empty(), "{:?}", listing(dir.path()));
+}
