@@ -5,6 +5,9 @@
 //! comparison (`MessageFrameBuilder` is single-threaded); without the variable Polars uses every
 //! core, as does the `build_parallel` entry.
 //! `BENCH_MESSAGES` sets the number of records (default 1 000 000, about 200 bytes each).
+//! `BENCH_WORKLOAD` picks their shape: `events` (default: the demo's events, a nested struct and
+//! a list), `wide` (60 fields in turn an int, a float, a string and a bool, about 900 bytes) or
+//! `small` (an int, a float and a bool, about 40 bytes), the shapes of `cargo xtask bench peers`.
 
 // `criterion_group!` generates an undocumented public function.
 #![allow(missing_docs)]
@@ -46,7 +49,62 @@ impl Rng {
     }
 }
 
-fn events(n: usize) -> Events {
+/// The shape of the generated values (`BENCH_WORKLOAD`).
+#[derive(Clone, Copy)]
+enum Workload {
+    Events,
+    Wide,
+    Small,
+}
+
+impl Workload {
+    fn from_env() -> Self {
+        match std::env::var("BENCH_WORKLOAD").as_deref() {
+            Err(_) | Ok("events") => Self::Events,
+            Ok("wide") => Self::Wide,
+            Ok("small") => Self::Small,
+            Ok(other) => panic!("BENCH_WORKLOAD={other:?}: expected events, wide or small"),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Events => "events",
+            Self::Wide => "wide",
+            Self::Small => "small",
+        }
+    }
+}
+
+/// One `wide` value: 60 fields `f00`..`f59`, in turn an int, a float, a string and a bool.
+fn push_wide(text: &mut String, rng: &mut Rng) {
+    use std::fmt::Write;
+    const WORDS: &[&str] = &["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"];
+    text.push('{');
+    for field in 0..60 {
+        if field > 0 {
+            text.push(',');
+        }
+        let _ = write!(text, r#""f{field:02}":"#);
+        let _ = match field % 4 {
+            0 => write!(text, "{}", rng.next() % 10_000_000),
+            1 => write!(text, "{:.3}", (rng.next() % 100_000_000) as f64 / 1000.0),
+            2 => write!(text, r#""{}-{}""#, rng.pick(WORDS), rng.next() % 1000),
+            _ => write!(text, "{}", rng.next() % 2 == 1),
+        };
+    }
+    text.push('}');
+}
+
+/// One `small` value: an int, a float and a bool.
+fn push_small(text: &mut String, rng: &mut Rng, i: usize) {
+    use std::fmt::Write;
+    let value = (rng.next() % 1_000_000) as f64 / 10_000.0;
+    let flag = rng.next() % 2 == 1;
+    let _ = write!(text, r#"{{"id":{i},"value":{value:.4},"flag":{flag}}}"#);
+}
+
+fn events(n: usize, workload: Workload) -> Events {
     const ACTIONS: &[&str] = &["login", "logout", "purchase", "view", "add_to_cart"];
     const COUNTRIES: &[&str] = &["US", "DE", "KR", "JP", "FR", "BR", "IN"];
     const OS: &[&str] = &["ios", "android", "windows", "macos", "linux"];
@@ -56,6 +114,21 @@ fn events(n: usize) -> Events {
     let mut ranges = Vec::with_capacity(n);
     for i in 0..n {
         let start = text.len();
+        match workload {
+            Workload::Events => {}
+            Workload::Wide => {
+                push_wide(&mut text, &mut rng);
+                ranges.push(start..text.len());
+                text.push('\n');
+                continue;
+            }
+            Workload::Small => {
+                push_small(&mut text, &mut rng, i);
+                ranges.push(start..text.len());
+                text.push('\n');
+                continue;
+            }
+        }
         let secs = 1_704_067_200 + i as u64;
         let (day, rem) = (secs / 86_400 - 19_723, secs % 86_400);
         let tags: Vec<String> = (0..1 + rng.next() % 3)
@@ -177,22 +250,26 @@ fn bench(c: &mut Criterion) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    let events = events(n);
+    let workload = Workload::from_env();
+    let events = events(n, workload);
     let polars_threads = std::env::var("POLARS_MAX_THREADS").unwrap_or_else(|_| {
         std::thread::available_parallelism()
             .map(|p| p.get().to_string())
             .unwrap_or_else(|_| "?".into())
     });
     eprintln!(
-        "{n} records, {:.1} MB of payload ({:.0} bytes each); ours: 1 thread, Polars NDJSON reader: {polars_threads} thread(s)",
+        "{n} {} records, {:.1} MB of payload ({:.0} bytes each); ours: 1 thread, Polars NDJSON reader: {polars_threads} thread(s)",
+        workload.name(),
         events.payload_bytes as f64 / 1e6,
         events.payload_bytes as f64 / n as f64,
     );
 
     let cores = std::thread::available_parallelism().map_or(1, |p| p.get());
 
-    // All build the same frame.
+    // All build the same frame. Polars' reader may order many inferred fields its own way (it
+    // does for `wide`), so its columns are compared in ours' order.
     let (a, b) = (ours(&events), polars_ndjson(&events));
+    let b = b.select(a.get_column_names_owned()).expect("same columns");
     assert_eq!(a.schema(), b.schema(), "same schema");
     assert!(a.equals_missing(&b), "same values");
     assert!(
@@ -200,7 +277,10 @@ fn bench(c: &mut Criterion) {
         "same values in parallel"
     );
 
-    let mut group = c.benchmark_group("records_to_dataframe");
+    let mut group = c.benchmark_group(match workload {
+        Workload::Events => "records_to_dataframe".to_owned(),
+        other => format!("records_to_dataframe_{}", other.name()),
+    });
     group
         .sample_size(10)
         .warm_up_time(Duration::from_secs(2))
