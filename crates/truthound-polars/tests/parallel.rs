@@ -405,3 +405,102 @@ fn runs_of_earlier_offsets_pushed_later_are_placed_by_offset() {
     let expected: Vec<i64> = (0..60).chain(0..60).collect();
     assert_eq!(offsets, expected);
 }
+
+/// A JSON deserializer that holds every decoding until it is let go, so that a test can keep
+/// the workers busy.
+struct Gate {
+    open: std::sync::Mutex<bool>,
+    opened: std::sync::Condvar,
+    /// Decodings started.
+    entered: std::sync::atomic::AtomicUsize,
+}
+
+impl Gate {
+    fn release(&self) {
+        *self.open.lock().unwrap() = true;
+        self.opened.notify_all();
+    }
+}
+
+impl truthound_streaming_core::MessageDeserializer for Gate {
+    fn name(&self) -> &str {
+        "gated json"
+    }
+
+    fn deserialize_into(
+        &self,
+        payload: &[u8],
+        visitor: &mut dyn truthound_streaming_core::ValueVisitor,
+    ) -> Result<(), truthound_streaming_core::DeserializeFailure> {
+        self.entered
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let mut open = self.open.lock().unwrap();
+        while !*open {
+            open = self.opened.wait(open).unwrap();
+        }
+        drop(open);
+        truthound_json::JSONDeserializer::new().deserialize_into(payload, visitor)
+    }
+}
+
+#[test]
+fn a_busy_worker_holds_few_batches_and_push_batch_waits() {
+    use futures::FutureExt;
+    let gate = Arc::new(Gate {
+        open: std::sync::Mutex::new(false),
+        opened: std::sync::Condvar::new(),
+        entered: std::sync::atomic::AtomicUsize::new(0),
+    });
+    let config = StreamingDataSourceConfig::default();
+    let mut builder = ParallelFrameBuilder::new(&config, gate.clone(), 1);
+    // Batches of one partition, in rising offsets, all of one segment: the worker blocks on the
+    // first while the queue fills.
+    let batch = |i: i64| {
+        vec![RawMessage::new(
+            "t",
+            0,
+            i,
+            Some(format!(r#"{{"i": {i}}}"#).into()),
+        )]
+    };
+    futures::executor::block_on(builder.push_batch(batch(0))).unwrap();
+    let started = std::time::Instant::now();
+    while gate.entered.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "the worker never took the first batch"
+        );
+        std::thread::yield_now();
+    }
+    let mut accepted = 1;
+    let waiting = loop {
+        let mut push = Box::pin(builder.push_batch(batch(accepted)));
+        match (&mut push).now_or_never() {
+            Some(result) => {
+                result.unwrap();
+                accepted += 1;
+                assert!(
+                    accepted <= 2,
+                    "{accepted} pushes done while the worker is blocked"
+                );
+            }
+            None => break push,
+        }
+    };
+    // One batch in the worker's hands and one in the queue; the third push puts its batch in
+    // the sender's own slot and waits for the worker.
+    assert_eq!(accepted, 2);
+    gate.release();
+    futures::executor::block_on(waiting).unwrap();
+    let snapshot = builder.finish().unwrap();
+    let ids: Vec<i64> = snapshot
+        .frame
+        .column("i")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    // Nothing was lost: the batches pushed, and the one whose push waited.
+    assert_eq!(ids, [0, 1, 2]);
+}
