@@ -851,7 +851,9 @@ struct Decoded {
 struct Read {
     reader: BoundedReader,
     decoding: futures::stream::FuturesOrdered<tokio::task::JoinHandle<Decoded>>,
-    /// Chunks decoded at once.
+    /// Chunks decoded at once: one per core. (One more held 32–38 MB more at peak on snapshots
+    /// of 1M events and 200k wide messages, each chunk a fetch's batches decompressed, and
+    /// gained no speed.)
     decode_ahead: usize,
     topic: Arc<str>,
     quota: BTreeMap<i32, usize>,
@@ -939,7 +941,7 @@ impl Read {
         Self {
             reader,
             decoding: futures::stream::FuturesOrdered::new(),
-            decode_ahead: cores + 1,
+            decode_ahead: cores,
             topic: Arc::from(topic),
             quota: plan.iter().map(|p| (p.partition, p.quota)).collect(),
             reached: snapshot.reached,
