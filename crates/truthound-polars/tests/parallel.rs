@@ -443,6 +443,15 @@ impl truthound_streaming_core::MessageDeserializer for Gate {
     }
 }
 
+/// Opens the gate when dropped.
+struct ReleaseOnDrop(Arc<Gate>);
+
+impl Drop for ReleaseOnDrop {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
+
 #[test]
 fn a_busy_worker_holds_few_batches_and_push_batch_waits() {
     use futures::FutureExt;
@@ -453,6 +462,9 @@ fn a_busy_worker_holds_few_batches_and_push_batch_waits() {
     });
     let config = StreamingDataSourceConfig::default();
     let mut builder = ParallelFrameBuilder::new(&config, gate.clone(), 1);
+    // Dropped before the builder (which joins its worker), so a failing assertion below does not
+    // leave the worker blocked and the test hanging.
+    let _release = ReleaseOnDrop(gate.clone());
     // Batches of one partition, in rising offsets, all of one segment: the worker blocks on the
     // first while the queue fills.
     let batch = |i: i64| {
