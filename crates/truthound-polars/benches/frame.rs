@@ -104,52 +104,46 @@ fn push_small(text: &mut String, rng: &mut Rng, i: usize) {
     let _ = write!(text, r#"{{"id":{i},"value":{value:.4},"flag":{flag}}}"#);
 }
 
-fn events(n: usize, workload: Workload) -> Events {
+/// One `events` value: the demo's event, with a nested `device` struct and a `tags` list.
+fn push_event(text: &mut String, rng: &mut Rng, i: usize) {
     const ACTIONS: &[&str] = &["login", "logout", "purchase", "view", "add_to_cart"];
     const COUNTRIES: &[&str] = &["US", "DE", "KR", "JP", "FR", "BR", "IN"];
     const OS: &[&str] = &["ios", "android", "windows", "macos", "linux"];
     const TAGS: &[&str] = &["new", "returning", "mobile", "promo", "vip", "beta"];
+    let secs = 1_704_067_200 + i as u64;
+    let (day, rem) = (secs / 86_400 - 19_723, secs % 86_400);
+    let tags: Vec<String> = (0..1 + rng.next() % 3)
+        .map(|_| format!("\"{}\"", rng.pick(TAGS)))
+        .collect();
+    text.push_str(&format!(
+        r#"{{"user_id": {}, "action": "{}", "timestamp": "2024-01-{:02}T{:02}:{:02}:{:02}Z", "amount": {}.{:02}, "country": "{}", "device": {{"os": "{}", "version": "{}.{}"}}, "tags": [{}]}}"#,
+        rng.next() % 1_000_000,
+        rng.pick(ACTIONS),
+        1 + day % 28,
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        rng.next() % 10_000,
+        rng.next() % 100,
+        rng.pick(COUNTRIES),
+        rng.pick(OS),
+        10 + rng.next() % 8,
+        rng.next() % 10,
+        tags.join(", "),
+    ));
+}
+
+fn events(n: usize, workload: Workload) -> Events {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut text = String::with_capacity(n * 210);
     let mut ranges = Vec::with_capacity(n);
     for i in 0..n {
         let start = text.len();
         match workload {
-            Workload::Events => {}
-            Workload::Wide => {
-                push_wide(&mut text, &mut rng);
-                ranges.push(start..text.len());
-                text.push('\n');
-                continue;
-            }
-            Workload::Small => {
-                push_small(&mut text, &mut rng, i);
-                ranges.push(start..text.len());
-                text.push('\n');
-                continue;
-            }
+            Workload::Events => push_event(&mut text, &mut rng, i),
+            Workload::Wide => push_wide(&mut text, &mut rng),
+            Workload::Small => push_small(&mut text, &mut rng, i),
         }
-        let secs = 1_704_067_200 + i as u64;
-        let (day, rem) = (secs / 86_400 - 19_723, secs % 86_400);
-        let tags: Vec<String> = (0..1 + rng.next() % 3)
-            .map(|_| format!("\"{}\"", rng.pick(TAGS)))
-            .collect();
-        text.push_str(&format!(
-            r#"{{"user_id": {}, "action": "{}", "timestamp": "2024-01-{:02}T{:02}:{:02}:{:02}Z", "amount": {}.{:02}, "country": "{}", "device": {{"os": "{}", "version": "{}.{}"}}, "tags": [{}]}}"#,
-            rng.next() % 1_000_000,
-            rng.pick(ACTIONS),
-            1 + day % 28,
-            rem / 3600,
-            rem % 3600 / 60,
-            rem % 60,
-            rng.next() % 10_000,
-            rng.next() % 100,
-            rng.pick(COUNTRIES),
-            rng.pick(OS),
-            10 + rng.next() % 8,
-            rng.next() % 10,
-            tags.join(", "),
-        ));
         ranges.push(start..text.len());
         text.push('\n');
     }
